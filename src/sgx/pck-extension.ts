@@ -1,0 +1,244 @@
+import * as asn1js from 'asn1js';
+import { SgxParseError } from './errors.js';
+
+/** Intel's SGX extension in PCK certificates (non-critical) and its sub-OIDs (QVL ParserUtils.h). */
+export const SGX_EXTENSION_OID = '1.2.840.113741.1.13.1';
+export const SgxExtensionOids = {
+  PPID: `${SGX_EXTENSION_OID}.1`,
+  TCB: `${SGX_EXTENSION_OID}.2`,
+  PCESVN: `${SGX_EXTENSION_OID}.2.17`,
+  CPUSVN: `${SGX_EXTENSION_OID}.2.18`,
+  PCEID: `${SGX_EXTENSION_OID}.3`,
+  FMSPC: `${SGX_EXTENSION_OID}.4`,
+  SGX_TYPE: `${SGX_EXTENSION_OID}.5`,
+  PLATFORM_INSTANCE_ID: `${SGX_EXTENSION_OID}.6`,
+  CONFIGURATION: `${SGX_EXTENSION_OID}.7`,
+  DYNAMIC_PLATFORM: `${SGX_EXTENSION_OID}.7.1`,
+  CACHED_KEYS: `${SGX_EXTENSION_OID}.7.2`,
+  SMT_ENABLED: `${SGX_EXTENSION_OID}.7.3`,
+} as const;
+export const tcbCompOid = (i: number): string => `${SgxExtensionOids.TCB}.${i}`; // i = 1..16
+export const TCB_COMPONENT_COUNT = 16;
+/** Entry counts Intel's QVL insists on (AttestationParsers.h). */
+export const PROCESSOR_CA_EXTENSION_COUNT = 5;
+export const PLATFORM_CA_EXTENSION_COUNT = 7;
+
+export const SgxType = { STANDARD: 0, SCALABLE: 1, SCALABLE_WITH_INTEGRITY: 2 } as const;
+export const SGX_TYPE_NAMES: Record<number, string> = { 0: 'Standard', 1: 'Scalable', 2: 'Scalable with Integrity' };
+
+export interface PckExtension {
+  ppid: Buffer; // 16
+  tcb: { compSvns: number[]; pceSvn: number; cpuSvn: Buffer };
+  pceId: Buffer; // 2
+  fmspc: Buffer; // 6
+  sgxType: number;
+  platformInstanceId?: Buffer; // 16, platform-CA certs only
+  configuration?: { dynamicPlatform: boolean; cachedKeys: boolean; smtEnabled: boolean };
+}
+
+type Block = asn1js.AsnType;
+
+/** Offset of a decoded block in the buffer given to fromBER (asn1js keeps a view into the input). */
+function offsetOf(b: Block | undefined, base: number): number {
+  const view = (b as { valueBeforeDecodeView?: Uint8Array } | undefined)?.valueBeforeDecodeView;
+  return base + (view ? view.byteOffset : 0);
+}
+
+function fail(field: string, b: Block | undefined, base: number, detail: string, code: 'INVALID_ENCODING' | 'INVALID_VALUE' = 'INVALID_ENCODING'): never {
+  throw new SgxParseError(code, field, offsetOf(b, base), detail);
+}
+
+function decodeDer(der: Uint8Array, field: string): Block {
+  // A fresh ArrayBuffer so block view offsets are offsets into `der`.
+  const copy = new Uint8Array(der.length);
+  copy.set(der);
+  const parsed = asn1js.fromBER(copy);
+  if (parsed.offset === -1) {
+    throw new SgxParseError('INVALID_ENCODING', field, 0, `not valid DER: ${parsed.result.error || 'decode failed'}`);
+  }
+  if (parsed.offset !== der.length) {
+    throw new SgxParseError('INVALID_ENCODING', field, parsed.offset, `${der.length - parsed.offset} bytes after the DER value`);
+  }
+  return parsed.result;
+}
+
+function asSequence(b: Block | undefined, field: string, base: number): Block[] {
+  if (!(b instanceof asn1js.Sequence)) fail(field, b, base, 'expected a SEQUENCE');
+  return b.valueBlock.value;
+}
+
+/** SEQUENCE { OID, value } pairs. */
+function entries(seq: Block, field: string, base: number): Map<string, { value: Block; at: Block }> {
+  const out = new Map<string, { value: Block; at: Block }>();
+  for (const item of asSequence(seq, field, base)) {
+    const pair = asSequence(item, `${field}.entry`, base);
+    const oid = pair[0];
+    if (pair.length !== 2 || !(oid instanceof asn1js.ObjectIdentifier)) {
+      fail(`${field}.entry`, item, base, 'expected SEQUENCE { OBJECT IDENTIFIER, value }');
+    }
+    const id = oid.valueBlock.toString();
+    if (out.has(id)) fail(`${field}[${id}]`, item, base, 'duplicate entry');
+    out.set(id, { value: pair[1], at: item });
+  }
+  return out;
+}
+
+function required(m: Map<string, { value: Block; at: Block }>, oid: string, field: string, parent: Block, base: number): Block {
+  const e = m.get(oid);
+  if (!e) fail(field, parent, base, `missing entry ${oid}`, 'INVALID_VALUE');
+  return e.value;
+}
+
+function octets(b: Block, size: number, field: string, base: number): Buffer {
+  if (!(b instanceof asn1js.OctetString) || b.valueBlock.isConstructed) fail(field, b, base, 'expected an OCTET STRING');
+  const v = Buffer.from(b.valueBlock.valueHexView);
+  if (v.length !== size) fail(field, b, base, `expected ${size} bytes, got ${v.length}`, 'INVALID_VALUE');
+  return v;
+}
+
+function smallInt(b: Block, max: number, field: string, base: number, kind: 'INTEGER' | 'ENUMERATED' = 'INTEGER'): number {
+  const ok = kind === 'INTEGER' ? b instanceof asn1js.Integer : b instanceof asn1js.Enumerated;
+  if (!ok) fail(field, b, base, `expected an ${kind}`);
+  const vb = (b as asn1js.Integer).valueBlock;
+  const v = vb.valueDec;
+  if (vb.isHexOnly || !Number.isInteger(v) || v < 0 || v > max) fail(field, b, base, `value out of range 0..${max}`, 'INVALID_VALUE');
+  return v;
+}
+
+function bool(b: Block, field: string, base: number): boolean {
+  if (!(b instanceof asn1js.Boolean)) fail(field, b, base, 'expected a BOOLEAN');
+  return b.valueBlock.value;
+}
+
+/** Decode the extension's value (the contents of extnValue's OCTET STRING). */
+export function parsePckExtension(extnValueDer: Uint8Array, base = 0): PckExtension {
+  const F = 'pckExtension';
+  const root = decodeDer(extnValueDer, F);
+  const top = entries(root, F, base);
+  const tcbBlock = required(top, SgxExtensionOids.TCB, `${F}.tcb`, root, base);
+  const tcb = entries(tcbBlock, `${F}.tcb`, base);
+  const compSvns: number[] = [];
+  for (let i = 1; i <= TCB_COMPONENT_COUNT; i++) {
+    compSvns.push(smallInt(required(tcb, tcbCompOid(i), `${F}.tcb.comp${i}`, tcbBlock, base), 255, `${F}.tcb.comp${i}`, base));
+  }
+  const ext: PckExtension = {
+    ppid: octets(required(top, SgxExtensionOids.PPID, `${F}.ppid`, root, base), 16, `${F}.ppid`, base),
+    tcb: {
+      compSvns,
+      pceSvn: smallInt(required(tcb, SgxExtensionOids.PCESVN, `${F}.tcb.pceSvn`, tcbBlock, base), 0xffff, `${F}.tcb.pceSvn`, base),
+      cpuSvn: octets(required(tcb, SgxExtensionOids.CPUSVN, `${F}.tcb.cpuSvn`, tcbBlock, base), 16, `${F}.tcb.cpuSvn`, base),
+    },
+    pceId: octets(required(top, SgxExtensionOids.PCEID, `${F}.pceId`, root, base), 2, `${F}.pceId`, base),
+    fmspc: octets(required(top, SgxExtensionOids.FMSPC, `${F}.fmspc`, root, base), 6, `${F}.fmspc`, base),
+    sgxType: smallInt(required(top, SgxExtensionOids.SGX_TYPE, `${F}.sgxType`, root, base), 0xff, `${F}.sgxType`, base, 'ENUMERATED'),
+  };
+  const pii = top.get(SgxExtensionOids.PLATFORM_INSTANCE_ID);
+  if (pii) ext.platformInstanceId = octets(pii.value, 16, `${F}.platformInstanceId`, base);
+  const conf = top.get(SgxExtensionOids.CONFIGURATION);
+  if (conf) {
+    const c = entries(conf.value, `${F}.configuration`, base);
+    // Intel marks each of the three as optional inside Configuration; absent means false.
+    const flag = (oid: string, name: string) => {
+      const e = c.get(oid);
+      return e ? bool(e.value, `${F}.configuration.${name}`, base) : false;
+    };
+    ext.configuration = {
+      dynamicPlatform: flag(SgxExtensionOids.DYNAMIC_PLATFORM, 'dynamicPlatform'),
+      cachedKeys: flag(SgxExtensionOids.CACHED_KEYS, 'cachedKeys'),
+      smtEnabled: flag(SgxExtensionOids.SMT_ENABLED, 'smtEnabled'),
+    };
+  }
+  return ext;
+}
+
+const pair = (oid: string, value: Block) =>
+  new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: oid }), value] });
+const octetString = (b: Buffer) => new asn1js.OctetString({ valueHex: Uint8Array.from(b) });
+
+function checkBytes(v: Buffer | undefined, size: number, field: string): Buffer {
+  if (!(v instanceof Uint8Array) || v.length !== size) {
+    throw new SgxParseError('INVALID_VALUE', field, 0, `must be ${size} bytes`);
+  }
+  return Buffer.from(v);
+}
+
+function checkInt(v: number, max: number, field: string): number {
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new SgxParseError('INVALID_VALUE', field, 0, `must be an integer in 0..${max}`);
+  return v;
+}
+
+/**
+ * DER of the SGX extension value, in Intel's entry order: 5 entries, or 7 when platformInstanceId and
+ * configuration are given (Platform-CA certificates). INTEGERs are minimal two's complement (128 → 02 02 00 80).
+ */
+export function encodePckExtension(ext: PckExtension): Buffer {
+  const F = 'pckExtension';
+  if (!Array.isArray(ext.tcb?.compSvns) || ext.tcb.compSvns.length !== TCB_COMPONENT_COUNT) {
+    throw new SgxParseError('INVALID_VALUE', `${F}.tcb.compSvns`, 0, `must hold ${TCB_COMPONENT_COUNT} SVNs`);
+  }
+  if ((ext.platformInstanceId === undefined) !== (ext.configuration === undefined)) {
+    throw new SgxParseError('INVALID_VALUE', `${F}.platformInstanceId`, 0,
+      'platformInstanceId and configuration go together (Platform-CA certificates carry both)');
+  }
+  const tcb = ext.tcb.compSvns.map((svn, i) =>
+    pair(tcbCompOid(i + 1), new asn1js.Integer({ value: checkInt(svn, 255, `${F}.tcb.compSvns[${i}]`) })),
+  );
+  tcb.push(pair(SgxExtensionOids.PCESVN, new asn1js.Integer({ value: checkInt(ext.tcb.pceSvn, 0xffff, `${F}.tcb.pceSvn`) })));
+  tcb.push(pair(SgxExtensionOids.CPUSVN, octetString(checkBytes(ext.tcb.cpuSvn, 16, `${F}.tcb.cpuSvn`))));
+  const items = [
+    pair(SgxExtensionOids.PPID, octetString(checkBytes(ext.ppid, 16, `${F}.ppid`))),
+    pair(SgxExtensionOids.TCB, new asn1js.Sequence({ value: tcb })),
+    pair(SgxExtensionOids.PCEID, octetString(checkBytes(ext.pceId, 2, `${F}.pceId`))),
+    pair(SgxExtensionOids.FMSPC, octetString(checkBytes(ext.fmspc, 6, `${F}.fmspc`))),
+    pair(SgxExtensionOids.SGX_TYPE, new asn1js.Enumerated({ value: checkInt(ext.sgxType, 0xff, `${F}.sgxType`) })),
+  ];
+  if (ext.platformInstanceId && ext.configuration) {
+    const c = ext.configuration;
+    items.push(pair(SgxExtensionOids.PLATFORM_INSTANCE_ID, octetString(checkBytes(ext.platformInstanceId, 16, `${F}.platformInstanceId`))));
+    items.push(
+      pair(SgxExtensionOids.CONFIGURATION, new asn1js.Sequence({
+        value: [
+          pair(SgxExtensionOids.DYNAMIC_PLATFORM, new asn1js.Boolean({ value: !!c.dynamicPlatform })),
+          pair(SgxExtensionOids.CACHED_KEYS, new asn1js.Boolean({ value: !!c.cachedKeys })),
+          pair(SgxExtensionOids.SMT_ENABLED, new asn1js.Boolean({ value: !!c.smtEnabled })),
+        ],
+      })),
+    );
+  }
+  return Buffer.from(new asn1js.Sequence({ value: items }).toBER());
+}
+
+/** PEM (first CERTIFICATE block) or DER → DER. */
+export function certificateDer(certDerOrPem: Uint8Array | string): Buffer {
+  const text = typeof certDerOrPem === 'string' ? certDerOrPem : Buffer.from(certDerOrPem).subarray(0, 11).toString('latin1') === '-----BEGIN ' ? Buffer.from(certDerOrPem).toString('latin1') : undefined;
+  if (text === undefined) return Buffer.from(certDerOrPem as Uint8Array);
+  const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(text);
+  if (!m) throw new SgxParseError('INVALID_ENCODING', 'certificate', 0, 'no PEM CERTIFICATE block');
+  const b64 = m[1].replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw new SgxParseError('INVALID_ENCODING', 'certificate', m.index, 'PEM body is not base64');
+  return Buffer.from(b64, 'base64');
+}
+
+/**
+ * Find the SGX extension in an X.509 certificate (walks tbsCertificate → [3] extensions with asn1js,
+ * since node:crypto cannot read custom extensions) and decode it. Offsets in errors are DER offsets.
+ */
+export function pckExtensionFromCertificate(certDerOrPem: Uint8Array | string): PckExtension {
+  const der = certificateDer(certDerOrPem);
+  const cert = decodeDer(der, 'certificate');
+  const tbs = asSequence(cert, 'certificate', 0)[0];
+  const tbsItems = asSequence(tbs, 'certificate.tbsCertificate', 0);
+  const extsWrapper = tbsItems.find((b) => b.idBlock.tagClass === 3 && b.idBlock.tagNumber === 3);
+  if (!extsWrapper) fail('certificate.extensions', tbs, 0, 'certificate has no extensions', 'INVALID_VALUE');
+  const exts = asSequence((extsWrapper as asn1js.Constructed).valueBlock.value[0], 'certificate.extensions', 0);
+  for (const ext of exts) {
+    const parts = asSequence(ext, 'certificate.extensions.extension', 0);
+    const oid = parts[0];
+    if (!(oid instanceof asn1js.ObjectIdentifier) || oid.valueBlock.toString() !== SGX_EXTENSION_OID) continue;
+    const value = parts[parts.length - 1];
+    if (!(value instanceof asn1js.OctetString)) fail('certificate.extensions.sgx', value, 0, 'extnValue is not an OCTET STRING');
+    const inner = Buffer.from(value.valueBlock.valueHexView);
+    return parsePckExtension(inner, offsetOf(value, 0) + (value.valueBeforeDecodeView.length - inner.length));
+  }
+  return fail('certificate.extensions', extsWrapper, 0, `no SGX extension (${SGX_EXTENSION_OID})`, 'INVALID_VALUE');
+}
