@@ -38,16 +38,26 @@ export interface FrameDecoderOptions {
   maxLength?: number;
 }
 
+// Bodies up to this size get their buffer when the prefix arrives; larger ones (only possible with a
+// raised cap) are collected as the bytes come in, so a lying prefix never reserves memory by itself.
+const PREALLOCATE_LIMIT = 64 * 1024;
+
 /**
  * Incremental decoder for a byte stream that may arrive in any chunking. Each returned Buffer is a
- * fresh, non-empty body that shares no memory with the pushed chunks. After a FrameError the decoder
- * is unusable (the stream is out of sync) and every further push rethrows that error.
+ * fresh, non-empty body that shares no memory with the pushed chunks.
+ *
+ * A bad prefix (zero, or above the cap) throws FrameError. If the same chunk already completed
+ * frames, those are returned first and the error is thrown by the next push() or end(). After an
+ * error the decoder stays failed (the stream is out of sync) and rethrows it.
  */
 export class FrameDecoder {
   readonly maxLength: number;
   private readonly header = Buffer.alloc(FRAME_HEADER_SIZE);
   private headerFill = 0;
+  /** Announced body length of the frame in progress, or -1 while the prefix is incomplete. */
+  private expected = -1;
   private body: Buffer | undefined;
+  private pieces: Buffer[] = [];
   private bodyFill = 0;
   private failure: FrameError | undefined;
 
@@ -59,7 +69,7 @@ export class FrameDecoder {
     this.maxLength = max;
   }
 
-  /** Bytes held for an incomplete frame (header bytes plus body bytes so far). */
+  /** Bytes held for an incomplete frame (prefix bytes plus body bytes so far). */
   get buffered(): number {
     return this.headerFill + this.bodyFill;
   }
@@ -70,33 +80,30 @@ export class FrameDecoder {
     const frames: Buffer[] = [];
     let pos = 0;
     while (pos < chunk.length) {
-      if (!this.body) {
+      if (this.expected < 0) {
         const take = Math.min(FRAME_HEADER_SIZE - this.headerFill, chunk.length - pos);
         this.header.set(chunk.subarray(pos, pos + take), this.headerFill);
         this.headerFill += take;
         pos += take;
         if (this.headerFill < FRAME_HEADER_SIZE) break;
         const length = this.header.readUInt32LE(0);
-        if (length === 0) return this.fail(new FrameError('empty', 'AESM frame announces a zero-length body', 0));
-        if (length > this.maxLength) {
-          return this.fail(
-            new FrameError('too-large', `AESM frame announces ${length} bytes, limit is ${this.maxLength}`, length),
-          );
+        const error = this.checkLength(length);
+        if (error) {
+          this.failure = error;
+          if (frames.length > 0) return frames;
+          throw error;
         }
-        this.body = Buffer.allocUnsafe(length);
+        this.expected = length;
         this.bodyFill = 0;
+        if (length <= PREALLOCATE_LIMIT) this.body = Buffer.allocUnsafe(length);
       }
-      const body = this.body;
-      const take = Math.min(body.length - this.bodyFill, chunk.length - pos);
-      body.set(chunk.subarray(pos, pos + take), this.bodyFill);
+      const take = Math.min(this.expected - this.bodyFill, chunk.length - pos);
+      const part = chunk.subarray(pos, pos + take);
+      if (this.body) this.body.set(part, this.bodyFill);
+      else this.pieces.push(Buffer.from(part));
       this.bodyFill += take;
       pos += take;
-      if (this.bodyFill === body.length) {
-        frames.push(body);
-        this.body = undefined;
-        this.bodyFill = 0;
-        this.headerFill = 0;
-      }
+      if (this.bodyFill === this.expected) frames.push(this.finishFrame());
     }
     return frames;
   }
@@ -104,20 +111,30 @@ export class FrameDecoder {
   /** Call at end of stream: throws FrameError('truncated') if a frame was started but not completed. */
   end(): void {
     if (this.failure) throw this.failure;
-    if (this.buffered > 0) {
-      const expected = this.body ? ` of ${this.body.length}` : '';
-      this.fail(
-        new FrameError(
-          'truncated',
-          `AESM stream ended inside a frame (${this.buffered} byte(s) buffered${expected ? `, body${expected}` : ''})`,
-          this.body?.length,
-        ),
-      );
-    }
+    if (this.buffered === 0) return;
+    const what =
+      this.expected < 0
+        ? `${this.headerFill} of 4 prefix bytes`
+        : `${this.bodyFill} of ${this.expected} body bytes`;
+    this.failure = new FrameError('truncated', `AESM stream ended inside a frame (${what})`, this.expected < 0 ? undefined : this.expected);
+    throw this.failure;
   }
 
-  private fail(err: FrameError): never {
-    this.failure = err;
-    throw err;
+  private checkLength(length: number): FrameError | undefined {
+    if (length === 0) return new FrameError('empty', 'AESM frame announces a zero-length body', 0);
+    if (length > this.maxLength) {
+      return new FrameError('too-large', `AESM frame announces ${length} bytes, limit is ${this.maxLength}`, length);
+    }
+    return undefined;
+  }
+
+  private finishFrame(): Buffer {
+    const frame = this.body ?? Buffer.concat(this.pieces, this.expected);
+    this.body = undefined;
+    this.pieces = [];
+    this.expected = -1;
+    this.bodyFill = 0;
+    this.headerFill = 0;
+    return frame;
   }
 }

@@ -122,7 +122,7 @@ describe('sgx_status_t mapping (spec §4.4)', () => {
     ['getSupportedAttKeyIdNum', 38, 0x0001],
     ['getSupportedAttKeyIds', 42, 0x0001],
   ];
-  it.each(step3)('step 3: %s errorCode %i → 0x%s', (op, code, status) => {
+  it.each(step3)('step 3: %s errorCode %i → %i', (op, code, status) => {
     expect(sgxStatusFor(op, code)).toBe(status);
   });
 
@@ -174,7 +174,7 @@ describe('quote3_error_t mapping (spec §4.4 step 4)', () => {
     [0x2005, 0xe001],
     [0x3001, 0xe001],
     [0x4006, 0xe001],
-  ])('sgx 0x%s → quote3 0x%s', (sgx, q3) => {
+  ])('sgx_status %i → quote3 %i', (sgx, q3) => {
     expect(quote3ErrorFor(sgx)).toBe(q3);
   });
 

@@ -70,3 +70,41 @@ describe('FrameDecoder', () => {
     expect(() => d.push(encodeFrame(Buffer.alloc(11)))).toThrow(expect.objectContaining({ reason: 'too-large' }));
   });
 });
+
+describe('FrameDecoder error timing and memory', () => {
+  it('delivers frames completed before a bad prefix, then fails on the next call', () => {
+    const d = new FrameDecoder();
+    const chunk = Buffer.concat([encodeFrame(Buffer.from('ok')), Buffer.from('00000000', 'hex')]);
+    expect(d.push(chunk)).toEqual([Buffer.from('ok')]);
+    expect(() => d.end()).toThrow(expect.objectContaining({ reason: 'empty' }));
+    expect(() => d.push(Buffer.from([1]))).toThrow(expect.objectContaining({ reason: 'empty' }));
+  });
+
+  it('a huge announced length under a raised cap reserves nothing up front', () => {
+    const d = new FrameDecoder({ maxLength: 0xffffffff });
+    const before = process.memoryUsage().arrayBuffers;
+    const header = Buffer.alloc(4);
+    header.writeUInt32LE(0xfffffff0);
+    expect(d.push(Buffer.concat([header, Buffer.alloc(10, 9)]))).toEqual([]);
+    expect(d.buffered).toBe(14);
+    // a preallocated 4 GiB body would show up here; 16 MiB leaves room for unrelated noise
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
+    expect(() => d.end()).toThrow(expect.objectContaining({ reason: 'truncated', length: 0xfffffff0 }));
+  });
+
+  it('a body above the preallocation limit is assembled from its pieces', () => {
+    const body = Buffer.alloc(200_000);
+    for (let i = 0; i < body.length; i++) body[i] = i % 251;
+    const frame = encodeFrame(body);
+    const d = new FrameDecoder({ maxLength: 1 << 20 });
+    const out: Buffer[] = [];
+    for (let i = 0; i < frame.length; i += 7777) out.push(...d.push(frame.subarray(i, i + 7777)));
+    expect(out).toHaveLength(1);
+    expect(out[0]!.equals(body)).toBe(true);
+  });
+
+  it('rejects a nonsensical cap with a typed error', () => {
+    expect(() => new FrameDecoder({ maxLength: 0 })).toThrow(FrameError);
+    expect(() => new FrameDecoder({ maxLength: 1.5 })).toThrow(FrameError);
+  });
+});
