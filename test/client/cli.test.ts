@@ -1,0 +1,120 @@
+// The client commands' failure paths, run as real processes (tsx from the sources, no build needed).
+// The permission test needs a socket this user may not open: as root it runs the CLI as `nobody`.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startRawServer, type RawServer } from './raw-aesm-server.js';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      { env: { ...process.env, ...opts.env }, uid: opts.uid, gid: opts.gid, encoding: 'utf8', timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+let dir: string;
+let server: RawServer | undefined;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sqh-cli-'));
+});
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at /);
+
+describe('client commands: failures', () => {
+  it('no daemon: exit 1 with the "is the quote helper running" hint (targetinfo, keyids)', async () => {
+    const sock = join(dir, 'none.socket');
+    const runs = await Promise.all([
+      runCli(['targetinfo', '--socket', sock, '--wait', '0']),
+      runCli(['keyids', '--wait', '0'], { env: { SQH_SOCKET: sock } }),
+    ]);
+    for (const r of runs) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(sock);
+      expect(r.stderr).toMatch(/is the quote helper running/);
+      expect(r.stderr).toMatch(/SGX_QL_SERVICE_UNAVAILABLE/);
+      noStack(r.stderr);
+    }
+  });
+
+  it('bad hex, wrong lengths and bad numbers: exit 2 naming the flag', async () => {
+    const base = ['quote', '--socket', join(dir, 's'), '--out', join(dir, 'q.bin'), '--state-dir', dir];
+    const good = { mrenclave: '11'.repeat(32), mrsigner: '22'.repeat(32), rd: 'ab' };
+    const cases: Array<[string[], RegExp]> = [
+      [['--mrenclave', 'xyz', '--mrsigner', good.mrsigner, '--report-data', good.rd], /--mrenclave must be hex/],
+      [['--mrenclave', '11'.repeat(31), '--mrsigner', good.mrsigner, '--report-data', good.rd], /--mrenclave must be 32 bytes/],
+      [['--mrenclave', good.mrenclave, '--mrsigner', good.mrsigner, '--report-data', '00'.repeat(65)], /--report-data must be at most 64 bytes/],
+      [['--mrenclave', good.mrenclave, '--mrsigner', good.mrsigner, '--report-data', good.rd, '--isv-svn', '70000'], /--isv-svn must be between 0 and 65535/],
+      [['--mrenclave', good.mrenclave, '--mrsigner', good.mrsigner, '--report-data', good.rd, '--format', 'pem'], /--format must be one of/],
+    ];
+    const runs = await Promise.all(cases.map(([extra]) => runCli([...base, ...extra])));
+    runs.forEach((r, i) => {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(cases[i]![1]);
+      noStack(r.stderr);
+    });
+    const missing = await runCli(['quote', '--mrenclave', good.mrenclave]);
+    expect(missing.code).toBe(2);
+    const badTimeout = await runCli(['keyids', '--timeout', '-5']);
+    expect(badTimeout.code).toBe(2);
+  });
+
+  it('permission denied on the socket: exit 1 with the permissions hint', async () => {
+    const sock = join(dir, 'aesm.socket');
+    server = await startRawServer(sock, { kind: 'never-answer' });
+    chmodSync(dir, 0o755);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      chownSync(sock, 0, 0);
+      chmodSync(sock, 0o600);
+    } else {
+      chmodSync(sock, 0o000);
+    }
+    const r = await runCli(['keyids', '--socket', sock, '--wait', '0'], asRoot ? { uid: 65534, gid: 65534 } : {});
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/EACCES/);
+    expect(r.stderr).toMatch(/permission denied on .*aesm\.socket/);
+    expect(server.connections).toBe(0);
+    noStack(r.stderr);
+  });
+
+  it('daemon that never answers: exit 1 after --timeout with the timeout hint', async () => {
+    const sock = join(dir, 'aesm.socket');
+    server = await startRawServer(sock, { kind: 'never-answer' });
+    const r = await runCli(['targetinfo', '--socket', sock, '--timeout', '300']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no answer within 300 ms/);
+    expect(r.stderr).toMatch(/SGX_QL_SERVICE_TIMEOUT/);
+  });
+
+  it('provider error: exit 1 with its AESM name', async () => {
+    const sock = join(dir, 'aesm.socket');
+    server = await startRawServer(sock, {
+      kind: 'answer',
+      respond: () => ({ kind: 'getSupportedAttKeyIdNum', errorCode: 30 }),
+    });
+    const r = await runCli(['keyids', '--socket', sock]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/AESM_SERVICE_UNAVAILABLE \(30\)/);
+    expect(r.stderr).toMatch(/provider is not available/);
+  });
+});
