@@ -33,6 +33,9 @@ import {
 import type { AesmOperation } from './status-mapping.js';
 import { AesmWireError } from './wire-error.js';
 
+// sgx_qe_report_info_t; the layout itself belongs to src/sgx, only the size matters here.
+const QE_REPORT_INFO_SIZE = 960;
+
 /** What Intel's libsgx_quote_ex writes into every request's `timeout` (release build, ms). */
 export const INTEL_CLIENT_TIMEOUT_MS = 15000;
 
@@ -99,9 +102,10 @@ export function responseKindFor(req: AesmRequest): AesmResponseKind {
 }
 
 /**
- * An errorCode-only answer for `req`, in the right sub-message. For InitQuoteEx it also carries
- * `pub_key_id_size` like real aesmd (the request's buf_size when b_pub_key_id was set, else 0, so a
- * garbage size from the DCAP wrapper is never echoed).
+ * An error answer for `req`, in the right sub-message, shaped like real aesmd's: InitQuoteEx carries
+ * `pub_key_id_size` (the request's buf_size when b_pub_key_id was set, else 0, so a garbage size from
+ * the DCAP wrapper is never echoed), GetQuoteSizeEx `quote_size` 0, GetQuoteEx the request's
+ * 960-byte `qe_report_info` unchanged.
  */
 export function errorResponseFor(req: AesmRequest, errorCode: number): AesmResponse {
   switch (req.kind) {
@@ -112,6 +116,12 @@ export function errorResponseFor(req: AesmRequest, errorCode: number): AesmRespo
     case 'getQuoteSizeEx':
       // aesmd always sets quote_size (0 on error); Fortanix insists on its presence.
       return { kind: 'getQuoteSizeEx', errorCode, quoteSize: 0 };
+    case 'getQuoteEx':
+      // aesmd echoes qe_report_info unmodified on error; only a well-sized one, since the client
+      // turns anything above 960 bytes into SGX_ERROR_UNEXPECTED and would mask errorCode.
+      return req.qeReportInfo?.length === QE_REPORT_INFO_SIZE
+        ? { kind: 'getQuoteEx', errorCode, qeReportInfo: req.qeReportInfo }
+        : { kind: 'getQuoteEx', errorCode };
     default:
       return { kind: req.kind, errorCode };
   }

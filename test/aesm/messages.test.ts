@@ -232,6 +232,19 @@ describe('responses', () => {
     expect(encodeResponse(errorResponseFor({ kind: 'getQuoteSizeEx' }, 42)).toString('hex')).toBe('82010408' + '2a1000');
   });
 
+  it('GetQuoteEx error answers echo a 960-byte qe_report_info unchanged, nothing else', () => {
+    const qri = Buffer.alloc(960, 5);
+    expect(errorResponseFor({ kind: 'getQuoteEx', report: REPORT432, qeReportInfo: qri, bufSize: 1 }, 45)).toEqual({
+      kind: 'getQuoteEx',
+      errorCode: 45,
+      qeReportInfo: qri,
+    });
+    expect(errorResponseFor({ kind: 'getQuoteEx', report: REPORT432, qeReportInfo: Buffer.alloc(961), bufSize: 1 }, 3)).toEqual({
+      kind: 'getQuoteEx',
+      errorCode: 3,
+    });
+  });
+
   it('legacy answers are errorCode-only in the same field', () => {
     expect(encodeResponse({ kind: 'legacy', fieldNumber: 3, errorCode: 0 }).toString('hex')).toBe('1a020800');
     expect(decodeResponse(hex('1a020805'), 3)).toEqual({ kind: 'legacy', fieldNumber: 3, errorCode: 5 });
