@@ -1,4 +1,3 @@
-import * as asn1js from 'asn1js';
 import { certificateDer } from './pck-extension.js';
 
 interface Names {
@@ -7,21 +6,55 @@ interface Names {
   subject: string;
 }
 
-/** Issuer and subject DER (hex) of a certificate, or undefined if it does not decode. */
+interface Tlv {
+  tag: number;
+  start: number;
+  contentStart: number;
+  end: number;
+}
+
+/** One DER TLV at `off` (within `limit`), or undefined if it does not fit. Kept tiny: this runs per quote. */
+function tlv(b: Buffer, off: number, limit: number): Tlv | undefined {
+  if (off + 2 > limit) return undefined;
+  const tag = b[off];
+  let len = b[off + 1];
+  let head = 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || off + 2 + n > limit) return undefined;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + b[off + 2 + i];
+    head += n;
+  }
+  const end = off + head + len;
+  return end > limit ? undefined : { tag, start: off, contentStart: off + head, end };
+}
+
+/** Issuer and subject Name DER (hex) of a certificate, or undefined if it does not decode. */
 function names(pem: string): Names | undefined {
+  let der: Buffer;
   try {
-    const der = certificateDer(pem);
-    const parsed = asn1js.fromBER(Uint8Array.from(der));
-    if (parsed.offset === -1 || !(parsed.result instanceof asn1js.Sequence)) return undefined;
-    const tbs = parsed.result.valueBlock.value[0];
-    if (!(tbs instanceof asn1js.Sequence)) return undefined;
-    const items = tbs.valueBlock.value;
-    const i = items[0]?.idBlock.tagClass === 3 ? 1 : 0; // skip the explicit [0] version
-    const hex = (b: asn1js.AsnType | undefined) => (b ? Buffer.from(b.valueBeforeDecodeView).toString('hex') : '');
-    return { pem, issuer: hex(items[i + 2]), subject: hex(items[i + 4]) };
+    der = certificateDer(pem);
   } catch {
     return undefined;
   }
+  const cert = tlv(der, 0, der.length);
+  if (!cert || cert.tag !== 0x30) return undefined;
+  const tbs = tlv(der, cert.contentStart, cert.end);
+  if (!tbs || tbs.tag !== 0x30) return undefined;
+  const items: Tlv[] = [];
+  for (let off = tbs.contentStart; off < tbs.end && items.length < 7; ) {
+    const t = tlv(der, off, tbs.end);
+    if (!t) return undefined;
+    items.push(t);
+    off = t.end;
+  }
+  const i = items[0]?.tag === 0xa0 ? 1 : 0; // skip the explicit [0] version
+  const issuer = items[i + 2];
+  const subject = items[i + 4];
+  if (!issuer || !subject) return undefined;
+  const hex = (t: Tlv) => der.subarray(t.start, t.end).toString('hex');
+  return { pem, issuer: hex(issuer), subject: hex(subject) };
 }
 
 /**

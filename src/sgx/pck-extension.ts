@@ -112,6 +112,20 @@ function bool(b: Block, field: string, base: number): boolean {
 
 /** Decode the extension's value (the contents of extnValue's OCTET STRING). */
 export function parsePckExtension(extnValueDer: Uint8Array, base = 0): PckExtension {
+  return typed('pckExtension', base, () => parsePckExtensionUnsafe(extnValueDer, base));
+}
+
+/** asn1js can throw plain errors (e.g. RangeError on odd string lengths): report them as ours. */
+function typed<T>(field: string, offset: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof SgxParseError) throw e;
+    throw new SgxParseError('INVALID_ENCODING', field, offset, `not valid DER (${(e as Error)?.message ?? String(e)})`);
+  }
+}
+
+function parsePckExtensionUnsafe(extnValueDer: Uint8Array, base: number): PckExtension {
   const F = 'pckExtension';
   const root = decodeDer(extnValueDer, F);
   const top = entries(root, F, base);
@@ -224,6 +238,10 @@ export function certificateDer(certDerOrPem: Uint8Array | string): Buffer {
  * since node:crypto cannot read custom extensions) and decode it. Offsets in errors are DER offsets.
  */
 export function pckExtensionFromCertificate(certDerOrPem: Uint8Array | string): PckExtension {
+  return typed('certificate', 0, () => pckExtensionFromCertificateUnsafe(certDerOrPem));
+}
+
+function pckExtensionFromCertificateUnsafe(certDerOrPem: Uint8Array | string): PckExtension {
   const der = certificateDer(certDerOrPem);
   const cert = decodeDer(der, 'certificate');
   const tbs = asSequence(cert, 'certificate', 0)[0];
