@@ -1,0 +1,62 @@
+import { createCipheriv } from 'node:crypto';
+import { SimInputError } from './errors.js';
+
+/**
+ * AES-128-CMAC (RFC 4493 / NIST SP 800-38B). Node has no built-in CMAC; SGX uses it for REPORT MACs
+ * and for deriving report keys, so the simulated platform needs it.
+ */
+
+const BLOCK = 16;
+/** R_b for 128-bit blocks (RFC 4493 §2.3). */
+const RB = 0x87;
+const ZERO_IV = Buffer.alloc(BLOCK);
+
+function shiftLeftOne(input: Buffer): Buffer {
+  const out = Buffer.alloc(BLOCK);
+  let carry = 0;
+  for (let i = BLOCK - 1; i >= 0; i--) {
+    const b = input[i];
+    out[i] = ((b << 1) & 0xff) | carry;
+    carry = b >>> 7;
+  }
+  return out;
+}
+
+function subkey(prev: Buffer): Buffer {
+  const k = shiftLeftOne(prev);
+  if (prev[0] & 0x80) k[BLOCK - 1] ^= RB;
+  return k;
+}
+
+function aesEncryptBlock(key: Buffer, block: Buffer): Buffer {
+  const c = createCipheriv('aes-128-ecb', key, null);
+  c.setAutoPadding(false);
+  return Buffer.concat([c.update(block), c.final()]);
+}
+
+/** The CMAC subkeys K1, K2 (RFC 4493 §2.3); exported for the RFC test vectors. */
+export function cmacSubkeys(key: Buffer): { k1: Buffer; k2: Buffer } {
+  const k1 = subkey(aesEncryptBlock(key, Buffer.alloc(BLOCK)));
+  return { k1, k2: subkey(k1) };
+}
+
+/** AES-128-CMAC of `message` under the 16-byte `key`; returns the full 16-byte tag. */
+export function aesCmac(key: Buffer, message: Buffer): Buffer {
+  if (key.length !== BLOCK) {
+    throw new SimInputError('INVALID_SIZE', `AES-128-CMAC key must be 16 bytes, got ${key.length}`, 'key');
+  }
+  const { k1, k2 } = cmacSubkeys(key);
+  const n = Math.max(1, Math.ceil(message.length / BLOCK));
+  const complete = message.length > 0 && message.length % BLOCK === 0;
+  const padded = Buffer.alloc(n * BLOCK);
+  message.copy(padded);
+  if (!complete) padded[message.length] = 0x80;
+  const last = padded.subarray((n - 1) * BLOCK);
+  const k = complete ? k1 : k2;
+  for (let i = 0; i < BLOCK; i++) last[i] ^= k[i];
+  // CBC-MAC with a zero IV: the last ciphertext block is the tag.
+  const c = createCipheriv('aes-128-cbc', key, ZERO_IV);
+  c.setAutoPadding(false);
+  const out = Buffer.concat([c.update(padded), c.final()]);
+  return out.subarray(out.length - BLOCK);
+}

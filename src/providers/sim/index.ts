@@ -1,0 +1,14 @@
+export * from './errors.js';
+export * from './cmac.js';
+export * from './report-key.js';
+export * from './enclave-report.js';
+export * from './state-dir.js';
+export * from './state-files.js';
+export { readReportKey, type SimEnclaveRecord, type PlatformRecord } from './state.js';
+export * from './tcb-profiles.js';
+export { CN as INTEL_CN, SIMULATED_CERT_COMMENT, SIMULATED_SERIAL_PREFIX, type CaType } from './pki.js';
+export * from './signed-json.js';
+export * from './collateral.js';
+export * from './quoting-enclave.js';
+export * from './platform.js';
+export * from './provider.js';

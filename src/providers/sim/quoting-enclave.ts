@@ -1,0 +1,175 @@
+import { createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { AesmCode, AesmError } from '../../aesm/errors.js';
+import { AttributeFlags } from '../../sgx/attributes.js';
+import { CertType, pemChainCertificationData } from '../../sgx/certification-data.js';
+import { encodeQeReportInfo, parseQeReportInfo, QE_REPORT_INFO_SIZE } from '../../sgx/qe-report-info.js';
+import { QUOTE_USER_DATA_SIZE } from '../../sgx/quote-header.js';
+import { buildQuoteV3, QUOTE_V3_MIN_SIZE, quoteV3SignedData } from '../../sgx/quote.js';
+import { REPORT_SIZE, reportBodyBytes } from '../../sgx/report.js';
+import { encodeTargetInfo, parseTargetInfo, type TargetInfo } from '../../sgx/target-info.js';
+import { SgxParseError } from '../../sgx/errors.js';
+import { ereport, verifyReportMac } from './enclave-report.js';
+import type { ReportKeySecret, ReportKeyTarget } from './report-key.js';
+import type { SimEnclaveRecord } from './state.js';
+
+/**
+ * The simulated QE3 (+ PCE): verifies application reports like hardware (report MAC under the QE's own
+ * report key), signs quotes with its attestation key, and has that key certified by the PCK key
+ * through a QE report targeted at the PCE (spec §1.5–§2, §6).
+ */
+
+/** The 32 bytes of QE authentication data Intel's quote library always uses (00 01 … 1F). */
+export const QE_AUTH_DATA: Buffer = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
+
+export interface QuotingEnclaveConfig {
+  secret: ReportKeySecret;
+  qe: SimEnclaveRecord;
+  pce: SimEnclaveRecord;
+  qeId: Buffer;
+  /** Current PCE ISVSVN, put in the quote header. */
+  pceSvn: number;
+  /** The PCK private key (held by the PCE). */
+  pckKey: KeyObject;
+  /** PEM leaf (PCK) ‖ intermediate ‖ root. */
+  pckChainPem: string[];
+}
+
+export interface AttestationKey {
+  generation: number;
+  key: KeyObject;
+}
+
+function targetOf(e: SimEnclaveRecord): TargetInfo {
+  return { mrEnclave: e.mrEnclave, attributes: e.attributes, configSvn: 0, miscSelect: e.miscSelect, configId: Buffer.alloc(64) };
+}
+
+function selfOf(e: SimEnclaveRecord): ReportKeyTarget {
+  return targetOf(e);
+}
+
+/** x‖y (64 bytes, big-endian) of a P-256 key, the quote's attest_pub_key encoding. */
+export function rawPublicKey(key: KeyObject): Buffer {
+  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  return Buffer.concat([Buffer.from(jwk.x as string, 'base64url'), Buffer.from(jwk.y as string, 'base64url')]);
+}
+
+function p1363Sign(data: Buffer, key: KeyObject): Buffer {
+  return sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
+}
+
+/** Everything fixed for one attestation key: built once, reused by every quote. */
+interface CertifiedKey {
+  generation: number;
+  key: KeyObject;
+  attestPubKey: Buffer;
+  pubKeyId: Buffer;
+  qeReportBody: Buffer;
+  qeReportSignature: Buffer;
+}
+
+export class SimQuotingEnclave {
+  /** The QE's 512-byte TARGETINFO, what InitQuoteEx returns. */
+  readonly targetInfo: Buffer;
+  /** Type-5 certification data (PEM chain + NUL), fixed per platform. */
+  private readonly certData: Buffer;
+  private readonly certified: CertifiedKey;
+
+  constructor(
+    private readonly cfg: QuotingEnclaveConfig,
+    attKey: AttestationKey,
+  ) {
+    this.targetInfo = encodeTargetInfo(targetOf(cfg.qe));
+    this.certData = pemChainCertificationData(cfg.pckChainPem);
+    this.certified = this.certify(attKey);
+  }
+
+  get generation(): number {
+    return this.certified.generation;
+  }
+
+  /** ECDSA_ID: SHA-256(attest_pub_key ‖ auth data), the report_data[0..32) of the certified QE report. */
+  get pubKeyId(): Buffer {
+    return Buffer.from(this.certified.pubKeyId);
+  }
+
+  get attestPubKey(): Buffer {
+    return Buffer.from(this.certified.attestPubKey);
+  }
+
+  /** Exact size of every quote this key produces (1020 + auth data + certification data). */
+  get quoteSize(): number {
+    return QUOTE_V3_MIN_SIZE + QE_AUTH_DATA.length + this.certData.length;
+  }
+
+  /** The QE report for the PCE, certified by the PCK key (what real QE3 does in gen_att_key + PCE certify_enclave). */
+  private certify(attKey: AttestationKey): CertifiedKey {
+    const attestPubKey = rawPublicKey(attKey.key);
+    const pubKeyId = createHash('sha256').update(attestPubKey).update(QE_AUTH_DATA).digest();
+    const reportData = Buffer.concat([pubKeyId, Buffer.alloc(32)]);
+    const qeReport = ereport(this.cfg.secret, { ...this.cfg.qe, targetInfo: targetOf(this.cfg.pce), reportData });
+    // The PCE's checks before it signs: the report must be for the PCE, from an enclave with PROVISION_KEY.
+    if (!verifyReportMac(this.cfg.secret, selfOf(this.cfg.pce), qeReport)) {
+      throw new AesmError(AesmCode.KEY_CERTIFICATION_ERROR, 'simulated PCE rejected the QE report MAC');
+    }
+    if ((this.cfg.qe.attributes.flags & AttributeFlags.PROVISION_KEY) === 0n) {
+      throw new AesmError(AesmCode.KEY_CERTIFICATION_ERROR, 'simulated QE lacks PROVISION_KEY');
+    }
+    const qeReportBody = reportBodyBytes(qeReport);
+    return {
+      generation: attKey.generation,
+      key: attKey.key,
+      attestPubKey,
+      pubKeyId,
+      qeReportBody,
+      qeReportSignature: p1363Sign(qeReportBody, this.cfg.pckKey),
+    };
+  }
+
+  private header() {
+    const userData = Buffer.alloc(QUOTE_USER_DATA_SIZE);
+    this.cfg.qeId.copy(userData);
+    return { qeSvn: this.cfg.qe.isvSvn, pceSvn: this.cfg.pceSvn, userData };
+  }
+
+  /**
+   * GetQuoteEx: `report` must be a 432-byte REPORT targeted at this QE (else AESM 3 / 47). With a 960-byte
+   * `qeReportInfo`, also returns it with a QE report for the app: report_data = SHA-256(nonce ‖ quote) ‖ 0³².
+   */
+  quote(report: Buffer, qeReportInfo?: Buffer): { quote: Buffer; qeReportInfo?: Buffer } {
+    if (!Buffer.isBuffer(report) || report.length !== REPORT_SIZE) {
+      throw new AesmError(AesmCode.PARAMETER_ERROR, `report must be ${REPORT_SIZE} bytes, got ${report?.length ?? 0}`);
+    }
+    if (qeReportInfo !== undefined && qeReportInfo.length !== QE_REPORT_INFO_SIZE) {
+      throw new AesmError(AesmCode.PARAMETER_ERROR, `qe_report_info must be ${QE_REPORT_INFO_SIZE} bytes, got ${qeReportInfo.length}`);
+    }
+    if (!verifyReportMac(this.cfg.secret, selfOf(this.cfg.qe), report)) {
+      throw new AesmError(AesmCode.INVALID_REPORT, 'report MAC does not verify: it was not produced on this platform for the QE target info');
+    }
+    const c = this.certified;
+    const header = this.header();
+    const reportBody = reportBodyBytes(report);
+    const signature = p1363Sign(quoteV3SignedData(header, reportBody), c.key);
+    const quote = buildQuoteV3({
+      header,
+      reportBody,
+      signature,
+      attestPubKey: c.attestPubKey,
+      qeReport: c.qeReportBody,
+      qeReportSignature: c.qeReportSignature,
+      qeAuthData: QE_AUTH_DATA,
+      certificationData: { type: CertType.PCK_CERT_CHAIN, data: this.certData },
+    });
+    if (!qeReportInfo) return { quote };
+    const info = parseQeReportInfo(qeReportInfo);
+    let appTarget: TargetInfo;
+    try {
+      appTarget = parseTargetInfo(info.appEnclaveTargetInfo);
+    } catch (err) {
+      if (err instanceof SgxParseError) throw new AesmError(AesmCode.PARAMETER_ERROR, `qe_report_info target info: ${err.message}`);
+      throw err;
+    }
+    const digest = createHash('sha256').update(info.nonce).update(quote).digest();
+    const qeReport = ereport(this.cfg.secret, { ...this.cfg.qe, targetInfo: appTarget, reportData: Buffer.concat([digest, Buffer.alloc(32)]) });
+    return { quote, qeReportInfo: encodeQeReportInfo({ ...info, qeReport }) };
+  }
+}
