@@ -116,7 +116,8 @@ export class FrameDecoder {
       this.expected < 0
         ? `${this.headerFill} of 4 prefix bytes`
         : `${this.bodyFill} of ${this.expected} body bytes`;
-    this.failure = new FrameError('truncated', `AESM stream ended inside a frame (${what})`, this.expected < 0 ? undefined : this.expected);
+    const length = this.expected < 0 ? undefined : this.expected;
+    this.failure = new FrameError('truncated', `AESM stream ended inside a frame (${what})`, length);
     throw this.failure;
   }
 

@@ -338,7 +338,8 @@ export function encodeResponse(res: AesmResponse): Buffer {
 function encodeLegacyResponse(fieldNumber: number, errorCode: number): Uint8Array {
   const field = responseFieldByNumber.get(fieldNumber);
   if (!isLegacyField(fieldNumber) || !field || field.fieldKind !== 'message') {
-    const why = fieldNumber === UNSUPPORTED_REQUEST_RESPONSE_FIELD ? ' (aesmd never sends it; it crashes Intel clients)' : '';
+    const why =
+      fieldNumber === UNSUPPORTED_REQUEST_RESPONSE_FIELD ? ' (aesmd never sends it; it crashes Intel clients)' : '';
     throw new AesmWireError('unencodable', `response field ${fieldNumber} is not a legacy AESM response${why}`);
   }
   const sub = reflect(field.message);
@@ -396,7 +397,8 @@ function typedResponse(msg: Response, fieldNumber: number): AesmResponse {
     case 'selectAttKeyId': {
       const m = msg.selectAttKeyIDRes!;
       const res: AesmResponse = { kind: op, errorCode: m.errorCode };
-      if (isFieldSet(m, Response_SelectAttKeyIDResponseSchema.field.selectedAttKeyId)) res.selectedAttKeyId = copy(m.selectedAttKeyId);
+      const s = Response_SelectAttKeyIDResponseSchema.field;
+      if (isFieldSet(m, s.selectedAttKeyId)) res.selectedAttKeyId = copy(m.selectedAttKeyId);
       return res;
     }
     case 'initQuoteEx': {
