@@ -1,13 +1,91 @@
 import type { Command } from 'commander';
-import { CliError } from './cli-error.js';
+import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
+import { DaemonError, resolveConfig, startDaemon, createLogger, type RawConfig, type DaemonHandle } from '../daemon/index.js';
+import { createProvider, resolveProviderKind, DcapUnavailableError, ProviderConfigError } from '../providers/index.js';
 
-/** Placeholder: the `serve` command(s) are not built yet. Replaced by the issue that delivers them. */
+interface ServeFlags extends RawConfig {
+  config?: string;
+}
+
+/** `serve`: the AESM-compatible quote daemon (what the DaemonSet runs on every node). */
 export function register(program: Command): void {
   program
     .command('serve')
-    .description('(serve: not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new CliError('daemon not yet available: the serve command lands with the daemon issue', 1);
+    .description('Run the AESM-compatible quote daemon (drop-in for aesmd\'s out-of-process quoting). Starting it where another instance serves hands the socket over without downtime.')
+    .option('--provider <kind>', 'auto | sim | upstream | dcap (env SQH_PROVIDER; default auto: upstream if --upstream, dcap on SGX hardware, else sim)')
+    .option('--state-dir <dir>', 'sim provider state directory (env SQH_STATE_DIR; default /var/lib/sgx-quote-helper)')
+    .option('--socket <path>', 'AESM socket path (env SQH_SOCKET; default /var/run/aesmd/aesm.socket)')
+    .option('--ops-listen <host:port>', 'ops HTTP server for /healthz /readyz /metrics, or "off" (env SQH_OPS_LISTEN; default 127.0.0.1:9464)')
+    .option('--upstream <path>', 'AESM socket to forward to with --provider upstream (env SQH_UPSTREAM)')
+    .option('--socket-mode <octal>', 'socket file mode (env SQH_SOCKET_MODE; default 0666)')
+    .option('--socket-group <name|gid>', 'socket file group (env SQH_SOCKET_GROUP)')
+    .option('--drain-timeout <duration>', 'how long to finish in-flight requests on SIGTERM or handover (env SQH_DRAIN_TIMEOUT; default 15s)')
+    .option('--max-connections <n>', 'connections served at once; as many more wait queued (env SQH_MAX_CONNECTIONS; default 256)')
+    .option('--request-timeout <duration>', 'deadline for receiving a request on a connection (env SQH_REQUEST_TIMEOUT; default 5s)')
+    .option('--provider-timeout <duration>', 'deadline for a provider call, answered with AESM_BUSY after it (env SQH_PROVIDER_TIMEOUT; default 10s)')
+    .option('--max-request-size <bytes>', 'largest request frame body (env SQH_MAX_REQUEST_SIZE; default 64KiB)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env SQH_LOG_LEVEL; default info)')
+    .option('--config <file>', 'YAML/JSON file with the same options in camelCase (env SQH_CONFIG); flags and env win')
+    .action(async (flags: ServeFlags) => {
+      const code = await serve(flags);
+      process.exitCode = code;
     });
+}
+
+async function serve(flags: ServeFlags): Promise<number> {
+  const { config: configFile, ...rawFlags } = flags;
+  let config;
+  try {
+    config = resolveConfig({ flags: rawFlags, env: process.env, configFile: configFile ?? (process.env.SQH_CONFIG || undefined) });
+  } catch (e) {
+    if (e instanceof DaemonError) throw new CliError(e.message, EXIT_BAD_INPUT);
+    throw e;
+  }
+  const logger = createLogger(config.logLevel);
+  const kind = resolveProviderKind(config.provider, { upstreamSocket: config.upstreamSocket });
+  let provider;
+  try {
+    provider = await createProvider(config.provider, { stateDir: config.stateDir, ...(config.upstreamSocket ? { upstreamSocket: config.upstreamSocket } : {}) });
+  } catch (e) {
+    if (e instanceof DcapUnavailableError) {
+      const why = config.provider === 'auto' ? 'SGX hardware found (/dev/sgx_enclave), so auto chose dcap, but ' : '';
+      throw new CliError(`${why}${e.message}`, EXIT_FAILURE);
+    }
+    if (e instanceof ProviderConfigError) throw new CliError(e.message, EXIT_BAD_INPUT);
+    const name = (e as Error).name;
+    throw new CliError(`cannot start the ${kind} provider: ${(e as Error).message}${name === 'SimStateError' ? ` (state dir ${config.stateDir})` : ''}`, EXIT_FAILURE);
+  }
+
+  let daemon: DaemonHandle;
+  try {
+    daemon = await startDaemon(config, provider, { logger });
+  } catch (e) {
+    await provider.close().catch(() => undefined);
+    if (e instanceof DaemonError) throw new CliError(e.message, e.code === 'CONFIG_INVALID' ? EXIT_BAD_INPUT : EXIT_FAILURE);
+    throw e;
+  }
+  void daemon.opsAddress.then((address) => {
+    if (address) logger.info({ address }, 'ops server listening');
+  });
+
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal: sig }, 'second signal: exiting without waiting for the drain');
+      logger.flush?.();
+      process.exit(0);
+    }
+    logger.info({ signal: sig }, 'signal received: stopping');
+    void daemon.shutdown('signal');
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const exit = await daemon.closed;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  // Something (a provider worker, a stray timer) must not keep a drained daemon alive.
+  setTimeout(() => process.exit(exit.exitCode), 1000).unref();
+  return exit.exitCode;
 }

@@ -1,0 +1,164 @@
+/**
+ * One daemon instance: provider queue + dispatcher + AESM socket (with handover) + ops HTTP server.
+ * `startDaemon` returns once the socket is published; `closed` settles after the drain.
+ */
+import type { Logger } from 'pino';
+import { AESM_OPERATIONS } from '../aesm/index.js';
+import type { QuoteProvider } from '../providers/provider.js';
+import { VERSION } from '../version.js';
+import { AesmSocketServer } from './aesm-socket-server.js';
+import type { DaemonConfig } from './config.js';
+import { AesmDispatcher } from './dispatcher.js';
+import { createLogger } from './logger.js';
+import { DaemonMetrics } from './metrics.js';
+import { buildOpsServer, startOps, type OpsHandle } from './ops-server.js';
+import { ProviderQueue } from './provider-queue.js';
+import {
+  SocketOwnershipWatcher,
+  probeSocketPath,
+  publishSocket,
+  unlinkIfOwned,
+  type SocketIdentity,
+} from './socket-binding.js';
+
+export type ShutdownReason = 'signal' | 'replaced' | 'removed' | 'stopped';
+
+export interface DaemonExit {
+  reason: ShutdownReason;
+  /** 0 for an orderly stop or handover; 1 when the socket file vanished under us. */
+  exitCode: number;
+  /** Connections still open at the drain deadline, cut off. */
+  cutConnections: number;
+}
+
+export interface DaemonHandle {
+  readonly config: DaemonConfig;
+  readonly metrics: DaemonMetrics;
+  readonly logger: Logger;
+  readonly socketIdentity: SocketIdentity;
+  /** What was at the socket path before we published ours. */
+  readonly previous: 'absent' | 'stale' | 'live';
+  /** Ops server address once it listens (undefined when disabled or it never could). */
+  readonly opsAddress: Promise<string | undefined>;
+  readonly closed: Promise<DaemonExit>;
+  readonly draining: boolean;
+  shutdown(reason?: ShutdownReason): Promise<DaemonExit>;
+}
+
+export interface StartDaemonOptions {
+  logger?: Logger;
+  metrics?: DaemonMetrics;
+  /** How long a replaced instance keeps accepting after noticing, for connect()s already aimed at its inode. */
+  handoverGraceMs?: number;
+}
+
+/** Start serving. The daemon owns `provider` from here on and closes it after draining. */
+export async function startDaemon(config: DaemonConfig, provider: QuoteProvider, opts: StartDaemonOptions = {}): Promise<DaemonHandle> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const metrics = opts.metrics ?? new DaemonMetrics();
+  metrics.initialiseCounters([...AESM_OPERATIONS, 'legacy']);
+  const queue = new ProviderQueue(provider.maxConcurrency, config.providerTimeoutMs, (n) => metrics.providerQueue.set(n));
+  const dispatcher = new AesmDispatcher({ provider, queue, metrics, logger });
+  let draining = false;
+
+  try {
+    await dispatcher.warmUp();
+  } catch (e) {
+    // Not fatal: the provider may become available later (e.g. upstream aesmd restarting); /readyz tells.
+    logger.warn({ err: (e as Error).message }, 'provider key ids not available yet');
+  }
+
+  const socketServer = new AesmSocketServer({
+    handler: (body, conn) => dispatcher.handle(body, conn),
+    metrics,
+    logger,
+    maxConnections: config.maxConnections,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxRequestSize: config.maxRequestSize,
+  });
+
+  let ops: OpsHandle | undefined;
+  if (config.opsListen) {
+    ops = await startOps(
+      () => buildOpsServer({ provider, metrics, logger, version: VERSION, isDraining: () => draining }),
+      config.opsListen,
+      logger,
+      config.drainTimeoutMs + 10_000,
+    );
+  }
+  const opsAddress = ops ? ops.ready.then((r) => r?.address) : Promise.resolve(undefined);
+
+  let previous: 'absent' | 'stale' | 'live';
+  let identity: SocketIdentity;
+  try {
+    previous = await probeSocketPath(config.socketPath);
+    identity = await publishSocket(socketServer.server, config.socketPath, { mode: config.socketMode, gid: config.socketGid });
+  } catch (e) {
+    await ops?.close();
+    throw e;
+  }
+  if (previous !== 'absent') metrics.handovers.inc({ direction: 'took-over' });
+  logger.info(
+    { socket: config.socketPath, previous, provider: provider.name, simulated: provider.simulated, version: VERSION, mode: config.socketMode.toString(8) },
+    previous === 'live' ? 'took over the AESM socket from the running instance' : previous === 'stale' ? 'replaced a stale AESM socket' : 'AESM socket listening',
+  );
+  if (provider.simulated) logger.warn({ provider: provider.name }, 'SIMULATED provider: quotes are not backed by SGX hardware and verify only against the simulated root CA');
+
+  const watcher = new SocketOwnershipWatcher(config.socketPath, identity);
+  let resolveClosed!: (e: DaemonExit) => void;
+  const closed = new Promise<DaemonExit>((r) => (resolveClosed = r));
+  let shuttingDown: Promise<DaemonExit> | undefined;
+
+  const shutdown = (reason: ShutdownReason = 'stopped'): Promise<DaemonExit> => {
+    if (shuttingDown) return shuttingDown;
+    shuttingDown = (async () => {
+      draining = true;
+      watcher.stop();
+      if (reason === 'replaced') {
+        // A client that resolved the path just before the rename may still be connecting to our inode.
+        await new Promise((r) => setTimeout(r, opts.handoverGraceMs ?? 250));
+      }
+      socketServer.stopAccepting();
+      if (reason !== 'replaced') {
+        const removed = await unlinkIfOwned(config.socketPath, identity);
+        logger.info({ removedSocket: removed }, removed ? 'removed our socket file' : 'socket file belongs to another instance; left in place');
+      }
+      logger.info({ reason, open: socketServer.openConnections, drainTimeoutMs: config.drainTimeoutMs }, 'draining');
+      const cutConnections = await socketServer.drain(config.drainTimeoutMs);
+      if (cutConnections > 0) logger.warn({ cutConnections }, 'drain timeout: connections cut');
+      await ops?.close();
+      await provider.close().catch((e) => logger.warn({ err: (e as Error).message }, 'provider close failed'));
+      const exit: DaemonExit = { reason, exitCode: reason === 'removed' ? 1 : 0, cutConnections };
+      logger.info(exit, 'stopped');
+      logger.flush?.();
+      resolveClosed(exit);
+      return exit;
+    })();
+    return shuttingDown;
+  };
+
+  watcher.on('replaced', () => {
+    metrics.handovers.inc({ direction: 'replaced' });
+    logger.info({ socket: config.socketPath }, 'a new instance took over the socket; draining and exiting');
+    void shutdown('replaced');
+  });
+  watcher.on('removed', () => {
+    logger.error({ socket: config.socketPath }, 'the socket file was removed by someone else; clients cannot reach us, exiting so the supervisor restarts us');
+    void shutdown('removed');
+  });
+  watcher.start();
+
+  return {
+    config,
+    metrics,
+    logger,
+    socketIdentity: identity,
+    previous,
+    opsAddress,
+    closed,
+    get draining() {
+      return draining;
+    },
+    shutdown,
+  };
+}

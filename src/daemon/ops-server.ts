@@ -1,0 +1,136 @@
+/**
+ * Ops HTTP server (fastify): /healthz (process alive), /readyz (the provider can quote now),
+ * /metrics (Prometheus text). It never touches the provider queue, so a slow provider cannot stall it.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ProviderHealth, QuoteProvider } from '../providers/provider.js';
+import type { OpsListen } from './config.js';
+import { DaemonError } from './errors.js';
+import type { DaemonMetrics } from './metrics.js';
+
+export interface OpsServerOptions {
+  provider: QuoteProvider;
+  metrics: DaemonMetrics;
+  logger: Logger;
+  version: string;
+  /** True while draining (after SIGTERM or a handover): /readyz answers 503. */
+  isDraining: () => boolean;
+  /** Upper bound for provider.health() (default 2 s). */
+  healthTimeoutMs?: number;
+}
+
+export async function providerHealth(provider: QuoteProvider, timeoutMs: number): Promise<ProviderHealth> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      provider.health(),
+      new Promise<ProviderHealth>((resolve) => {
+        timer = setTimeout(() => resolve({ ready: false, reason: `provider health check did not answer within ${timeoutMs} ms` }), timeoutMs);
+      }),
+    ]);
+  } catch (e) {
+    return { ready: false, reason: `provider health check failed: ${(e as Error).message}` };
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+export function buildOpsServer(opts: OpsServerOptions): FastifyInstance {
+  const timeout = opts.healthTimeoutMs ?? 2000;
+  const app = Fastify({ logger: false });
+  const updateInfo = (h: ProviderHealth) =>
+    opts.metrics.setInfo({
+      version: opts.version,
+      provider: opts.provider.name,
+      simulated: String(opts.provider.simulated),
+      fmspc: h.fmspc ?? '',
+      tcb_status: h.tcbStatus ?? '',
+    });
+  updateInfo({ ready: false });
+
+  app.get('/healthz', async () => ({ status: 'ok', draining: opts.isDraining() }));
+
+  app.get('/readyz', async (_req, reply) => {
+    if (opts.isDraining()) return reply.code(503).send({ ready: false, reason: 'draining: this instance is shutting down or was replaced' });
+    const h = await providerHealth(opts.provider, timeout);
+    updateInfo(h);
+    return reply.code(h.ready ? 200 : 503).send({
+      ready: h.ready,
+      provider: opts.provider.name,
+      simulated: opts.provider.simulated,
+      ...(h.reason ? { reason: h.reason } : {}),
+      ...(h.fmspc ? { fmspc: h.fmspc } : {}),
+      ...(h.tcbStatus ? { tcbStatus: h.tcbStatus } : {}),
+    });
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    updateInfo(await providerHealth(opts.provider, timeout));
+    const text = await opts.metrics.registry.metrics();
+    return reply.header('content-type', opts.metrics.registry.contentType).send(text);
+  });
+  return app;
+}
+
+export interface OpsHandle {
+  /** Resolves to the listening app and address, or undefined if it never could listen. */
+  ready: Promise<{ app: FastifyInstance; address: string } | undefined>;
+  close(): Promise<void>;
+}
+
+/**
+ * Listen; if the address is busy (the instance we are replacing still holds it), keep retrying in
+ * the background until `retryForMs` passes, so the AESM socket handover is never held up by it.
+ * Throws at once for any other listen error (bad host, permission).
+ */
+export async function startOps(build: () => FastifyInstance, at: OpsListen, logger: Logger, retryForMs: number): Promise<OpsHandle> {
+  let current: FastifyInstance | undefined;
+  let closed = false;
+  const attempt = async (): Promise<{ app: FastifyInstance; address: string }> => {
+    const app = build();
+    current = app;
+    try {
+      const address = await app.listen({ host: at.host, port: at.port });
+      return { app, address };
+    } catch (e) {
+      await app.close().catch(() => undefined);
+      throw e;
+    }
+  };
+  let first: { app: FastifyInstance; address: string } | undefined;
+  try {
+    first = await attempt();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+      throw new DaemonError('OPS_LISTEN_FAILED', `ops server cannot listen on ${at.host}:${at.port}: ${(e as Error).message}`);
+    }
+  }
+  const close = async () => {
+    closed = true;
+    await current?.close().catch(() => undefined);
+  };
+  if (first) return { ready: Promise.resolve(first), close };
+  logger.warn({ host: at.host, port: at.port }, 'ops address in use (previous instance still draining?); retrying in the background');
+  const deadline = Date.now() + retryForMs;
+  const ready = (async () => {
+    while (!closed && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      if (closed) break;
+      try {
+        const r = await attempt();
+        if (closed) {
+          await r.app.close();
+          return undefined;
+        }
+        logger.info({ address: r.address }, 'ops server listening');
+        return r;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
+      }
+    }
+    if (!closed) logger.error({ host: at.host, port: at.port }, 'ops server could not listen; /healthz, /readyz and /metrics are unavailable');
+    return undefined;
+  })();
+  return { ready, close };
+}

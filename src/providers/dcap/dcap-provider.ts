@@ -1,0 +1,18 @@
+/**
+ * Placeholder for the hardware provider (Intel's libsgx_dcap_ql through koffi). The interface is
+ * ready for it (maxConcurrency 1: the daemon serialises calls to a blocking native library); the
+ * implementation lands with the dcap issue.
+ */
+import type { QuoteProvider } from '../provider.js';
+
+export class DcapUnavailableError extends Error {
+  override readonly name = 'DcapUnavailableError';
+  readonly code = 'DCAP_NOT_AVAILABLE';
+  constructor() {
+    super("dcap provider not available in this build: needs Intel's libsgx_dcap_ql via the dcap issue (use --provider sim or --provider upstream --upstream <aesmd socket>)");
+  }
+}
+
+export async function createDcapProvider(): Promise<QuoteProvider> {
+  throw new DcapUnavailableError();
+}

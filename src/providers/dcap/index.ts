@@ -1,0 +1,1 @@
+export { createDcapProvider, DcapUnavailableError } from './dcap-provider.js';
