@@ -1,0 +1,198 @@
+import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import {
+  DerError,
+  OID_ECDSA_WITH_SHA256,
+  bitStringBytes,
+  children,
+  commonName,
+  integerBytes,
+  isContext,
+  octets,
+  oidOf,
+  parseDer,
+  rawOf,
+  serialHex,
+  timeOf,
+} from './der.js';
+
+export const OID = {
+  authorityKeyIdentifier: '2.5.29.35',
+  subjectKeyIdentifier: '2.5.29.14',
+  crlDistributionPoints: '2.5.29.31',
+  keyUsage: '2.5.29.15',
+  basicConstraints: '2.5.29.19',
+  crlNumber: '2.5.29.20',
+} as const;
+
+/** What QVL requires on every certificate it parses (`REQUIRED_X509_EXTENSIONS`). */
+export const REQUIRED_CERT_EXTENSIONS = [
+  OID.authorityKeyIdentifier,
+  OID.crlDistributionPoints,
+  OID.subjectKeyIdentifier,
+  OID.keyUsage,
+  OID.basicConstraints,
+];
+
+/** Key usage bits, numbered as in RFC 5280 (bit 0 = digitalSignature). */
+export const KeyUsage = { digitalSignature: 1 << 0, nonRepudiation: 1 << 1, keyCertSign: 1 << 5, cRLSign: 1 << 6 };
+
+/** An X.509 certificate parsed once (asn1js for fields, node:crypto for keys and signatures). */
+export interface ParsedCertificate {
+  der: Buffer;
+  /** Lowercase hex SHA-256 of the DER: the cache key. */
+  fingerprint: string;
+  serial: string;
+  issuerRaw: Buffer;
+  subjectRaw: Buffer;
+  issuerCN: string;
+  subjectCN: string;
+  notBefore: Date;
+  notAfter: Date;
+  extensions: Map<string, { critical: boolean; value: Buffer }>;
+  keyUsage?: number;
+  basicConstraints?: { ca: boolean; pathLen?: number };
+  publicKey: KeyObject;
+  /** Raw bytes of the signed TBSCertificate and of the signature (DER ECDSA-Sig-Value). */
+  tbs: Buffer;
+  signature: Buffer;
+  signatureAlgorithm: string;
+}
+
+export class CertificateParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CertificateParseError';
+  }
+}
+
+function parseKeyUsage(value: Buffer): number {
+  const bits = bitStringBytes(parseDer(value, 'keyUsage'), 'keyUsage');
+  let out = 0;
+  for (let i = 0; i < Math.min(bits.length, 2) * 8; i++) {
+    if (bits[i >> 3] & (0x80 >> (i & 7))) out |= 1 << i;
+  }
+  return out;
+}
+
+function parseBasicConstraints(value: Buffer): { ca: boolean; pathLen?: number } {
+  const seq = children(parseDer(value, 'basicConstraints'), 'basicConstraints');
+  let ca = false;
+  let pathLen: number | undefined;
+  for (const el of seq) {
+    if (el instanceof asn1js.Boolean) ca = el.valueBlock.value;
+    else if (el instanceof asn1js.Integer) pathLen = el.valueBlock.valueDec;
+  }
+  return pathLen === undefined ? { ca } : { ca, pathLen };
+}
+
+/** Parse an X.509 v3 certificate. Throws CertificateParseError for anything malformed or unsupported. */
+export function parseCertificate(der: Buffer): ParsedCertificate {
+  try {
+    const top = children(parseDer(der, 'certificate'), 'Certificate');
+    if (top.length !== 3) throw new DerError('Certificate: expected 3 elements');
+    const [tbsEl, algEl, sigEl] = top;
+    const signatureAlgorithm = oidOf(children(algEl, 'signatureAlgorithm')[0], 'signatureAlgorithm');
+    const sigBits = bitStringBytes(sigEl, 'signature');
+    const tbs = children(tbsEl, 'TBSCertificate');
+    let i = 0;
+    if (isContext(tbs[0], 0)) i++; // version
+    const serial = serialHex(integerBytes(tbs[i++], 'serialNumber'));
+    i++; // inner signature algorithm
+    const issuerEl = tbs[i++];
+    const validity = children(tbs[i++], 'validity');
+    const subjectEl = tbs[i++];
+    const spkiEl = tbs[i++];
+    if (!issuerEl || !subjectEl || !spkiEl || validity.length !== 2) throw new DerError('TBSCertificate: missing fields');
+    const extensions = new Map<string, { critical: boolean; value: Buffer }>();
+    for (; i < tbs.length; i++) {
+      if (!isContext(tbs[i], 3)) continue;
+      const list = children(children(tbs[i], 'extensions')[0], 'Extensions');
+      for (const ext of list) {
+        const parts = children(ext, 'Extension');
+        const oid = oidOf(parts[0], 'extnID');
+        const critical = parts.length === 3 && parts[1] instanceof asn1js.Boolean ? parts[1].valueBlock.value : false;
+        if (extensions.has(oid)) throw new DerError(`duplicate extension ${oid}`);
+        extensions.set(oid, { critical, value: octets(parts[parts.length - 1], `extension ${oid}`) });
+      }
+    }
+    const ku = extensions.get(OID.keyUsage);
+    const bc = extensions.get(OID.basicConstraints);
+    let publicKey: KeyObject;
+    try {
+      publicKey = createPublicKey({ key: rawOf(spkiEl), format: 'der', type: 'spki' });
+    } catch (e) {
+      throw new DerError(`subjectPublicKeyInfo: ${(e as Error).message}`);
+    }
+    return {
+      der,
+      fingerprint: createHash('sha256').update(der).digest('hex'),
+      serial,
+      issuerRaw: rawOf(issuerEl),
+      subjectRaw: rawOf(subjectEl),
+      issuerCN: commonName(issuerEl),
+      subjectCN: commonName(subjectEl),
+      notBefore: timeOf(validity[0], 'notBefore'),
+      notAfter: timeOf(validity[1], 'notAfter'),
+      extensions,
+      ...(ku ? { keyUsage: parseKeyUsage(ku.value) } : {}),
+      ...(bc ? { basicConstraints: parseBasicConstraints(bc.value) } : {}),
+      publicKey,
+      tbs: rawOf(tbsEl),
+      signature: sigBits,
+      signatureAlgorithm,
+    };
+  } catch (e) {
+    if (e instanceof CertificateParseError) throw e;
+    throw new CertificateParseError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** True when `cert` carries a valid ecdsa-with-SHA256 signature by `issuerKey`. */
+export function signedBy(cert: { tbs: Buffer; signature: Buffer; signatureAlgorithm: string }, issuerKey: KeyObject): boolean {
+  if (cert.signatureAlgorithm !== OID_ECDSA_WITH_SHA256) return false;
+  try {
+    return cryptoVerify('sha256', cert.tbs, issuerKey, cert.signature);
+  } catch {
+    return false;
+  }
+}
+
+/** Split concatenated PEM certificates into DER buffers (NULs and text between blocks are ignored). */
+export function pemCertificates(pem: string): Buffer[] {
+  const out: Buffer[] = [];
+  const re = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
+  for (let m = re.exec(pem); m; m = re.exec(pem)) out.push(Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
+  return out;
+}
+
+/** A root given as PEM text, DER bytes, or a PEM/DER buffer. */
+export function certificateBytes(input: string | Buffer): Buffer[] {
+  if (typeof input === 'string') return pemCertificates(input);
+  const text = input.toString('latin1');
+  if (text.includes('-----BEGIN CERTIFICATE-----')) return pemCertificates(text);
+  return [input];
+}
+
+/**
+ * Parsed certificates by SHA-256 fingerprint, so each certificate of a collateral set or PCK chain is
+ * parsed once per process (parsing dominates dcap-qvl's profile). Bounded: oldest entries go first.
+ */
+export class CertificateCache {
+  private readonly map = new Map<string, ParsedCertificate>();
+  constructor(private readonly max = 4096) {}
+
+  get(der: Buffer): ParsedCertificate {
+    const fp = createHash('sha256').update(der).digest('hex');
+    const hit = this.map.get(fp);
+    if (hit) return hit;
+    const parsed = parseCertificate(der);
+    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string);
+    this.map.set(fp, parsed);
+    return parsed;
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}

@@ -1,0 +1,112 @@
+import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { OID } from './certificate.js';
+import {
+  DerError,
+  OID_ECDSA_WITH_SHA256,
+  bitStringBytes,
+  children,
+  commonName,
+  integerBytes,
+  isContext,
+  oidOf,
+  parseDer,
+  rawOf,
+  serialHex,
+  timeOf,
+} from './der.js';
+import * as asn1js from 'asn1js';
+
+/** An X.509 v2 CRL parsed once: issuer, window, extensions and the set of revoked serials. */
+export interface ParsedCrl {
+  der: Buffer;
+  fingerprint: string;
+  issuerRaw: Buffer;
+  issuerCN: string;
+  thisUpdate: Date;
+  nextUpdate?: Date;
+  crlNumber?: bigint;
+  extensionOids: Set<string>;
+  revoked: Set<string>;
+  tbs: Buffer;
+  signature: Buffer;
+  signatureAlgorithm: string;
+}
+
+export class CrlParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CrlParseError';
+  }
+}
+
+export function parseCrl(der: Buffer): ParsedCrl {
+  try {
+    const top = children(parseDer(der, 'CRL'), 'CertificateList');
+    if (top.length !== 3) throw new DerError('CertificateList: expected 3 elements');
+    const [tbsEl, algEl, sigEl] = top;
+    const tbs = children(tbsEl, 'TBSCertList');
+    let i = 0;
+    if (tbs[0] instanceof asn1js.Integer) i++; // version v2
+    i++; // inner signature algorithm
+    const issuerEl = tbs[i++];
+    if (!issuerEl) throw new DerError('TBSCertList: missing issuer');
+    const thisUpdate = timeOf(tbs[i++], 'thisUpdate');
+    let nextUpdate: Date | undefined;
+    if (tbs[i] instanceof asn1js.UTCTime || tbs[i] instanceof asn1js.GeneralizedTime) nextUpdate = timeOf(tbs[i++], 'nextUpdate');
+    const revoked = new Set<string>();
+    if (tbs[i] instanceof asn1js.Sequence) {
+      for (const entry of children(tbs[i++], 'revokedCertificates')) {
+        revoked.add(serialHex(integerBytes(children(entry, 'revokedCertificate')[0], 'userCertificate')));
+      }
+    }
+    const extensionOids = new Set<string>();
+    let crlNumber: bigint | undefined;
+    if (isContext(tbs[i], 0)) {
+      for (const ext of children(children(tbs[i], 'crlExtensions')[0], 'Extensions')) {
+        const parts = children(ext, 'Extension');
+        const oid = oidOf(parts[0], 'extnID');
+        extensionOids.add(oid);
+        if (oid === OID.crlNumber) {
+          const value = (parts[parts.length - 1] as asn1js.OctetString).valueBlock.valueHexView;
+          const n = integerBytes(parseDer(value, 'cRLNumber'), 'cRLNumber');
+          crlNumber = n.length ? BigInt(`0x${n.toString('hex')}`) : 0n;
+        }
+      }
+    }
+    return {
+      der,
+      fingerprint: createHash('sha256').update(der).digest('hex'),
+      issuerRaw: rawOf(issuerEl),
+      issuerCN: commonName(issuerEl),
+      thisUpdate,
+      ...(nextUpdate ? { nextUpdate } : {}),
+      ...(crlNumber !== undefined ? { crlNumber } : {}),
+      extensionOids,
+      revoked,
+      tbs: rawOf(tbsEl),
+      signature: bitStringBytes(sigEl, 'signature'),
+      signatureAlgorithm: oidOf(children(algEl, 'signatureAlgorithm')[0], 'signatureAlgorithm'),
+    };
+  } catch (e) {
+    throw new CrlParseError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+export function crlSignedBy(crl: ParsedCrl, issuerKey: KeyObject): boolean {
+  if (crl.signatureAlgorithm !== OID_ECDSA_WITH_SHA256) return false;
+  try {
+    return cryptoVerify('sha256', crl.tbs, issuerKey, crl.signature);
+  } catch {
+    return false;
+  }
+}
+
+/** QVL's `CRL_REQUIRED_EXTENSIONS`: CRL Number and Authority Key Identifier. */
+export function crlHasRequiredExtensions(crl: ParsedCrl): boolean {
+  return crl.extensionOids.has(OID.crlNumber) && crl.extensionOids.has(OID.authorityKeyIdentifier);
+}
+
+/** QVL `CrlStore::expired`: valid only when thisUpdate ≤ t ≤ nextUpdate. */
+export function crlExpiredAt(crl: ParsedCrl, t: Date): boolean {
+  return t.getTime() < crl.thisUpdate.getTime() || (crl.nextUpdate !== undefined && t.getTime() > crl.nextUpdate.getTime());
+}

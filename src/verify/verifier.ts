@@ -1,0 +1,347 @@
+import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { CollateralFormatError } from '../pcs/bundle.js';
+import type { Collateral, CollateralSource } from '../pcs/types.js';
+import {
+  INTEL_QE_VENDOR_ID,
+  SgxParseError,
+  TEE_TYPE_TDX,
+  parseQuote,
+  pckCertChainPem,
+  pckExtensionFromCertificate,
+  type PckExtension,
+  type Quote,
+} from '../sgx/index.js';
+import { certificateBytes, pemCertificates, type ParsedCertificate } from './certificate.js';
+import { parseChain, type TrustAnchor } from './chain.js';
+import { CollateralChecker, expiredAt, trustedRootProblem, type VerifiedContext } from './context.js';
+import { enclaveIdentityOf, tdIdentityOf } from './identity.js';
+import { INTEL_SGX_ROOT_CA_PEM } from './intel-root.js';
+import { evaluatePolicy, type Policy } from './policy.js';
+import { EXPIRATION_REASONS, VerificationError, type VerifyReason } from './reasons.js';
+import type { ExpiredItem, VerificationResult } from './result.js';
+import { qvResultFor, qvResultName, statusForFailure, type VerificationStatus } from './status.js';
+import { checkTdxModule, matchQeIdentity, platformStatus, type TdxTcbInput } from './tcb-match.js';
+
+export interface VerifierOptions {
+  /** A fixed collateral set (e.g. from a bundle file). Takes precedence over `source`. */
+  collateral?: Collateral;
+  /** Where to get collateral per platform (PCS/PCCS client, SQLite cache…); HTTP is injected there. */
+  source?: CollateralSource;
+  /** Trust anchors (PEM or DER). Default: Intel's production root only. Any other root marks results simulated. */
+  trustedRoots?: (string | Buffer)[];
+  /** The verification time (default: the wall clock at each call). */
+  now?: Date | (() => Date);
+  policy?: Policy;
+  /** Bound of each cache (entries). */
+  maxCacheEntries?: number;
+}
+
+export interface VerifyCallOptions {
+  collateral?: Collateral;
+  now?: Date;
+  policy?: Policy;
+}
+
+export interface QuoteVerifier {
+  verify(quote: Buffer | Uint8Array | Quote, opts?: VerifyCallOptions): Promise<VerificationResult>;
+  /** Verified-context cache entries (one per PCK chain × collateral set). */
+  readonly cacheSize: number;
+}
+
+/** Invalid verifier options (a trusted root that is not a self-signed CA certificate). */
+export class VerifierConfigError extends Error {
+  readonly reason: VerifyReason = 'TRUSTED_ROOT_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'VerifierConfigError';
+  }
+}
+
+const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+
+function attestationKey(xy: Buffer): KeyObject {
+  try {
+    return createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, Buffer.from([4]), xy]), format: 'der', type: 'spki' });
+  } catch {
+    throw new VerificationError('QUOTE_FORMAT', 'the attestation public key is not a valid P-256 point');
+  }
+}
+
+function verifyP1363(data: Buffer, key: KeyObject, sig: Buffer): boolean {
+  try {
+    return cryptoVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig);
+  } catch {
+    return false;
+  }
+}
+
+function caTypeOf(intermediate: ParsedCertificate): 'processor' | 'platform' {
+  return /platform/i.test(intermediate.subjectCN) ? 'platform' : 'processor';
+}
+
+function buildAnchors(roots: (string | Buffer)[] | undefined, intelKey: Buffer, checker: { get(der: Buffer): ParsedCertificate }): TrustAnchor[] {
+  const inputs = roots ?? [INTEL_SGX_ROOT_CA_PEM];
+  const anchors: TrustAnchor[] = [];
+  for (const input of inputs) {
+    const ders = certificateBytes(input);
+    if (ders.length === 0) throw new VerifierConfigError('a trusted root holds no certificate');
+    for (const der of ders) {
+      let cert: ParsedCertificate;
+      try {
+        cert = checker.get(der);
+      } catch (e) {
+        throw new VerifierConfigError(`a trusted root does not parse: ${(e as Error).message}`);
+      }
+      const problem = trustedRootProblem(cert);
+      if (problem) throw new VerifierConfigError(`trusted root "${cert.subjectCN}" ${problem}`);
+      anchors.push({ cert, intel: cert.publicKey.export({ format: 'der', type: 'spki' }).equals(intelKey) });
+    }
+  }
+  return anchors;
+}
+
+/**
+ * A verifier holding its caches: parsed certificates by fingerprint, CRLs, signed TCB info / QE identity,
+ * and the verified context of each PCK chain × collateral set (until the collateral's earliest expiration).
+ */
+export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
+  const max = opts.maxCacheEntries ?? 1024;
+  const anchors: TrustAnchor[] = [];
+  const checker = new CollateralChecker(anchors, max);
+  const intelKey = checker.certs.get(pemCertificates(INTEL_SGX_ROOT_CA_PEM)[0]).publicKey.export({ format: 'der', type: 'spki' });
+  anchors.push(...buildAnchors(opts.trustedRoots, intelKey, checker.certs));
+  const contexts = new Map<string, { ctx?: VerifiedContext; error?: VerificationError }>();
+  const pckExtensions = new Map<string, PckExtension>();
+
+  function pckExtensionOf(leaf: ParsedCertificate): PckExtension {
+    let ext = pckExtensions.get(leaf.fingerprint);
+    if (!ext) {
+      try {
+        ext = pckExtensionFromCertificate(leaf.der);
+      } catch (e) {
+        if (e instanceof SgxParseError) throw new VerificationError('PCK_CERT_FORMAT', `PCK certificate SGX extension: ${e.message}`);
+        throw e;
+      }
+      if (pckExtensions.size >= max) pckExtensions.delete(pckExtensions.keys().next().value as string);
+      pckExtensions.set(leaf.fingerprint, ext);
+    }
+    return ext;
+  }
+
+  function contextFor(chain: ParsedCertificate[], collateral: Collateral, now: Date): VerifiedContext {
+    const key = `${chain.map((c) => c.fingerprint).join(':')}|${checker.keyOf(collateral)}`;
+    const hit = contexts.get(key);
+    // A context is reused until its collateral's earliest expiration; after that it is checked again.
+    if (hit && (hit.error || (hit.ctx && now.getTime() <= hit.ctx.earliestExpiration.getTime()))) {
+      if (hit.error) throw hit.error;
+      return hit.ctx as VerifiedContext;
+    }
+    if (contexts.size >= max) contexts.delete(contexts.keys().next().value as string);
+    try {
+      const ctx = checker.check(chain, collateral);
+      contexts.set(key, { ctx });
+      return ctx;
+    } catch (e) {
+      if (e instanceof VerificationError) contexts.set(key, { error: e });
+      throw e;
+    }
+  }
+
+  async function verify(input: Buffer | Uint8Array | Quote, call: VerifyCallOptions = {}): Promise<VerificationResult> {
+    const now = call.now ?? (typeof opts.now === 'function' ? opts.now() : (opts.now ?? new Date()));
+    const policy = call.policy ?? opts.policy;
+    const r: VerificationResult = {
+      ok: false,
+      status: 'Invalid',
+      qvResult: 0,
+      qvResultName: '',
+      advisoryIds: [],
+      collateralExpired: false,
+      expiredCollateral: [],
+      simulated: false,
+      verifiedAt: now.toISOString(),
+      accepted: false,
+      policyViolations: [],
+    };
+    try {
+      await run(input, call, now, r);
+    } catch (e) {
+      let reason: VerifyReason;
+      let message: string;
+      if (e instanceof VerificationError) {
+        reason = e.reason;
+        message = e.message;
+      } else if (e instanceof CollateralFormatError) {
+        reason = 'COLLATERAL_FORMAT';
+        message = e.message;
+      } else {
+        // Never crash a caller on hostile input: an unexpected exception is a failed verification too.
+        reason = 'QUOTE_FORMAT';
+        message = `unexpected error: ${e instanceof Error ? e.message : String(e)}`;
+      }
+      r.ok = false;
+      r.reason = reason;
+      r.message = message;
+      if (r.status === 'Invalid' || !(reason === 'TCB_REVOKED')) r.status = statusForFailure(reason);
+      delete r.enclave;
+      delete r.td;
+    }
+    r.qvResult = qvResultFor(r.status);
+    r.qvResultName = qvResultName(r.qvResult);
+    const verdict = evaluatePolicy(r, policy, now);
+    r.accepted = verdict.accepted;
+    r.policyViolations = verdict.violations;
+    return r;
+  }
+
+  async function run(input: Buffer | Uint8Array | Quote, call: VerifyCallOptions, now: Date, r: VerificationResult): Promise<void> {
+    // B: quote format
+    let quote: Quote;
+    if (Buffer.isBuffer(input) || input instanceof Uint8Array) {
+      try {
+        quote = parseQuote(input);
+      } catch (e) {
+        if (e instanceof SgxParseError) throw new VerificationError('QUOTE_FORMAT', e.message);
+        throw e;
+      }
+    } else {
+      quote = input;
+    }
+    r.quoteVersion = quote.version;
+    r.teeType = quote.header.teeType === TEE_TYPE_TDX ? 'TDX' : 'SGX';
+    if (!quote.header.vendorId.equals(INTEL_QE_VENDOR_ID)) {
+      throw new VerificationError('QUOTE_FORMAT', `QE vendor id ${quote.header.vendorId.toString('hex')} is not Intel's`);
+    }
+    const given = call.collateral ?? opts.collateral;
+
+    // A.2/A.3: the PCK chain (exactly 3 certificates)
+    const chainPem = pckCertChainPem(quote)?.join('\n') ?? given?.pckCertificateChain;
+    if (!chainPem) {
+      throw new VerificationError('CERTIFICATION_DATA_UNSUPPORTED',
+        `the quote carries certification data type ${quote.qe.certificationData.type}, not a PCK chain (5), and the collateral has no PCK chain`);
+    }
+    const pckChain = parseChain(chainPem, 3, checker.certs, 'PCK_CHAIN_FORMAT', 'PCK certificate chain');
+    const pck = pckExtensionOf(pckChain[0]);
+    r.fmspc = pck.fmspc.toString('hex').toUpperCase();
+    r.pceId = pck.pceId.toString('hex').toUpperCase();
+    r.caType = caTypeOf(pckChain[1]);
+
+    let collateral = given;
+    if (!collateral) {
+      if (!opts.source) throw new VerificationError('COLLATERAL_MISSING', 'no collateral and no collateral source given');
+      try {
+        const got = await opts.source.get({ fmspc: r.fmspc, ca: r.caType, tee: r.teeType });
+        if (got.stale) r.collateralStale = true;
+        collateral = got;
+      } catch (e) {
+        if (e instanceof CollateralFormatError) throw e;
+        throw new VerificationError('COLLATERAL_UNAVAILABLE', `collateral source failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+
+    // C, D, E (cached per chain × collateral); expirations only set the flag (QvE §5.A.7)
+    const ctx = contextFor(pckChain, collateral, now);
+    r.simulated = !ctx.anchor.intel;
+    r.rootFingerprint = ctx.anchor.cert.fingerprint;
+    r.collateralEarliestIssue = ctx.earliestIssue.toISOString();
+    r.collateralEarliestExpiration = ctx.earliestExpiration.toISOString();
+    r.tcbEvaluationDataNumber = ctx.tcbInfo.tcbEvaluationDataNumber;
+    const expired: ExpiredItem[] = expiredAt(ctx.timed, now).map((t) => ({
+      item: t.item,
+      reason: t.reason,
+      ...(t.notBefore ? { notBefore: t.notBefore.toISOString() } : {}),
+      ...(t.notAfter ? { notAfter: t.notAfter.toISOString() } : {}),
+    }));
+    if (expired.some((x) => !EXPIRATION_REASONS.has(x.reason))) throw new Error('internal: non-expiration timed item');
+    r.expiredCollateral = expired;
+    r.collateralExpired = expired.length > 0;
+
+    // F: quote ↔ collateral binding
+    const info = ctx.tcbInfo;
+    const tdx = quote.header.teeType === TEE_TYPE_TDX;
+    if (info.version >= 3) {
+      if ((info.id === 'TDX') !== tdx) throw new VerificationError('TCB_INFO_MISMATCH', `TCB info is for ${info.id}, the quote is ${r.teeType}`);
+    } else if (tdx) {
+      throw new VerificationError('TCB_INFO_MISMATCH', `TCB info version ${info.version} cannot describe a TDX platform`);
+    }
+    if (!pck.fmspc.equals(info.fmspc)) {
+      throw new VerificationError('TCB_INFO_MISMATCH', `FMSPC ${r.fmspc} of the PCK certificate differs from the TCB info's ${info.fmspc.toString('hex').toUpperCase()}`);
+    }
+    if (!pck.pceId.equals(info.pceId)) {
+      throw new VerificationError('TCB_INFO_MISMATCH', `PCE-ID ${r.pceId} of the PCK certificate differs from the TCB info's ${info.pceId.toString('hex').toUpperCase()}`);
+    }
+    let tdInput: TdxTcbInput | undefined;
+    let moduleIdentity;
+    if (tdx) {
+      if (quote.body.type === 'sgx') throw new VerificationError('QUOTE_FORMAT', 'a TDX quote carries an SGX report body');
+      const td = quote.body.report;
+      tdInput = {
+        teeTcbSvn: td.teeTcbSvn,
+        mrSignerSeam: td.mrSignerSeam,
+        seamAttributes: td.seamAttributes,
+        ...(quote.body.type === 'td15' ? { teeTcbSvn2: quote.body.report.teeTcbSvn2 } : {}),
+      };
+      if (info.id === 'TDX') moduleIdentity = checkTdxModule(info, quote.version, tdInput);
+    }
+    const qeCert = quote.qe;
+    if (!verifyP1363(qeCert.qeReportRaw, ctx.pckChain[0].publicKey, qeCert.qeReportSignature)) {
+      throw new VerificationError('INVALID_QE_REPORT_SIGNATURE', 'the QE report signature does not verify with the PCK certificate key');
+    }
+    const binding = createHash('sha256').update(quote.attestPubKey).update(qeCert.qeAuthData).digest();
+    if (!binding.equals(qeCert.qeReport.reportData.subarray(0, 32))) {
+      throw new VerificationError('INVALID_QE_REPORT_DATA', 'QE report data is not SHA-256(attestation key ‖ QE authentication data)');
+    }
+    const wantQe = tdx ? 'TD_QE' : 'QE';
+    if (ctx.qeIdentity.id !== wantQe) {
+      throw new VerificationError('QE_IDENTITY_MISMATCH', `QE identity is for ${ctx.qeIdentity.id}, a ${r.teeType} quote needs ${wantQe}`);
+    }
+    const qer = qeCert.qeReport;
+    const qeMatch = matchQeIdentity(ctx.qeIdentity, {
+      miscSelect: qer.miscSelect,
+      attributes: qeCert.qeReportRaw.subarray(48, 64),
+      mrSigner: qer.mrSigner,
+      isvProdId: qer.isvProdId,
+      isvSvn: qer.isvSvn,
+    });
+    if (qeMatch.status !== 'NotSupported') r.qeStatus = qeMatch.status;
+    const ak = attestationKey(quote.attestPubKey);
+    if (!verifyP1363(quote.raw.subarray(0, quote.signedLength), ak, quote.signature)) {
+      throw new VerificationError('INVALID_QUOTE_SIGNATURE', 'the quote signature does not verify with the attestation key');
+    }
+
+    // G: TCB status
+    const outcome = platformStatus(
+      info,
+      { compSvns: pck.tcb.compSvns, pceSvn: pck.tcb.pceSvn },
+      qeMatch,
+      tdInput && info.id === 'TDX' ? { ...tdInput, moduleIdentity, quoteVersion: quote.version } : undefined,
+    );
+    r.platformStatus = outcome.platformStatus;
+    if (outcome.tdxModuleStatus) r.tdxModuleStatus = outcome.tdxModuleStatus;
+    r.advisoryIds = outcome.advisoryIds;
+    const dates = outcome.tcbDates.filter(Boolean).sort();
+    if (dates.length) r.tcbDate = dates[0];
+    r.status = outcome.status as VerificationStatus;
+    if (outcome.status === 'Revoked') throw new VerificationError('TCB_REVOKED', 'the TCB level of the platform, QE or TDX module is Revoked');
+    r.ok = true;
+    const enclave = enclaveIdentityOf(quote.body);
+    if (enclave) r.enclave = enclave;
+    const td = tdIdentityOf(quote.body);
+    if (td) r.td = td;
+  }
+
+  return {
+    verify,
+    get cacheSize() {
+      return contexts.size;
+    },
+  };
+}
+
+export interface VerifyQuoteOptions extends VerifierOptions {}
+
+/** One-shot verification (a fresh verifier: use `createVerifier` to keep the caches warm). */
+export async function verifyQuote(quote: Buffer | Uint8Array | Quote, opts: VerifyQuoteOptions = {}): Promise<VerificationResult> {
+  return createVerifier(opts).verify(quote);
+}
+
