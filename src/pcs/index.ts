@@ -11,3 +11,7 @@ export * from './cached-pcs.js';
 export * from './pcs-source.js';
 export * from './bundle-source.js';
 export * from './refresh.js';
+export * from './server-backend.js';
+export * from './sim-backend.js';
+export * from './upstream-backend.js';
+export * from './server.js';
