@@ -44,9 +44,6 @@ export function resolveProviderKind(kind: ProviderKindOption, opts: Pick<CreateP
   return 'sim';
 }
 
-// A non-literal specifier keeps the type check independent of the sim module's progress.
-const SIM_MODULE = './sim/index.js';
-
 interface SimModule {
   createSimProvider(opts: { stateDir: string }): Promise<QuoteProvider>;
 }
@@ -61,7 +58,7 @@ export async function createProvider(kind: ProviderKindOption, opts: CreateProvi
       return createDcapProvider();
     case 'sim': {
       // Loaded on demand: the simulator pulls in the PKI code, which upstream/dcap deployments never need.
-      const sim = (await import(SIM_MODULE)) as SimModule;
+      const sim: SimModule = await import('./sim/index.js');
       return sim.createSimProvider({ stateDir: opts.stateDir });
     }
     default:

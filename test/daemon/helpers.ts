@@ -1,6 +1,7 @@
 // Shared test helpers for the daemon: a test-double QuoteProvider (stands in for SGX hardware, an
 // external boundary), a raw-frame AESM client over a real Unix socket, and an in-process daemon.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -169,9 +170,18 @@ export function openFdCount(pid: number | 'self' = 'self'): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
-export async function scrape(address: string, route = '/metrics'): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${address}${route}`);
-  return { status: res.status, text: await res.text() };
+/** GET on the ops server over a fresh connection (no keep-alive pool, so fd counts stay comparable). */
+export function scrape(address: string, route = '/metrics'): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${address}${route}`, { agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      })
+      .on('error', reject);
+  });
 }
 
 /** Value of one Prometheus sample, e.g. metric('sqh_aesm_frames_rejected_total', {reason:'empty'}). */
