@@ -20,9 +20,7 @@ import {
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
 import { DemoInputError, parseHexField } from '../demo/hex-input.js';
 import { DEFAULT_APP_ATTRIBUTES, quoteFromSimEnclave, SimAppEnclave } from '../demo/sim-app-enclave.js';
-import { SimInputError, SimStateError } from '../providers/sim/errors.js';
-import { readReportKey } from '../providers/sim/state.js';
-import { resolveStateDir } from '../providers/sim/state-dir.js';
+import { readReportKey, resolveStateDir, SimInputError, SimStateError } from '../providers/sim/index.js';
 
 /** Options every client command shares. */
 export interface ClientCliOptions {

@@ -1,31 +1,12 @@
 // The client commands' failure paths, run as real processes (tsx from the sources, no build needed).
 // The permission test needs a socket this user may not open: as root it runs the CLI as `nobody`.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRawServer, type RawServer } from './raw-aesm-server.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { env: { ...process.env, ...opts.env }, uid: opts.uid, gid: opts.gid, encoding: 'utf8', timeout: 30_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+import { runCli } from './run-cli.js';
+import { SimPlatform } from '../../src/providers/sim/index.js';
 
 let dir: string;
 let server: RawServer | undefined;
@@ -41,11 +22,15 @@ afterEach(async () => {
 const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at /);
 
 describe('client commands: failures', () => {
-  it('no daemon: exit 1 with the "is the quote helper running" hint (targetinfo, keyids)', async () => {
+  it('no daemon: exit 1 with the "is the quote helper running" hint, for every command', async () => {
     const sock = join(dir, 'none.socket');
+    const stateDir = join(dir, 'state');
+    await SimPlatform.init({ stateDir });
     const runs = await Promise.all([
       runCli(['targetinfo', '--socket', sock, '--wait', '0']),
       runCli(['keyids', '--wait', '0'], { env: { SQH_SOCKET: sock } }),
+      runCli(['quote', '--socket', sock, '--wait', '0', '--state-dir', stateDir, '--mrenclave', '11'.repeat(32), '--mrsigner', '22'.repeat(32),
+        '--report-data', 'ab', '--out', join(dir, 'q.bin')]),
     ]);
     for (const r of runs) {
       expect(r.code).toBe(1);
