@@ -44,6 +44,22 @@ export const QuoteOffsets = {
   v5BodySize: 50,
   v5Body: 54,
 } as const;
+/**
+ * Absolute offsets in a v3 quote (fixed up to the auth data; the certification data follows at
+ * qeAuthData + N where N is the u16 at qeAuthDataSize, i.e. 1046 with Intel's 32-byte auth data).
+ */
+export const QuoteV3Offsets = {
+  header: 0,
+  reportBody: 48,
+  signatureDataLength: 432,
+  signatureData: 436,
+  signature: 436,
+  attestPubKey: 500,
+  qeReport: 564,
+  qeReportSignature: 948,
+  qeAuthDataSize: 1012,
+  qeAuthData: 1014,
+} as const;
 /** Inside the signature data: signature ‖ attestation key ‖ (v3) QE report certification | (v4/v5) cert data type 6. */
 export const SignatureDataOffsets = { signature: 0, attestPubKey: 64, rest: 128 } as const;
 export const ATTEST_PUB_KEY_SIZE = 64;

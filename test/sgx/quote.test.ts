@@ -10,6 +10,7 @@ import {
   pckExtensionFromCertificate,
   QUOTE_V3_SIGNED_LENGTH,
   quoteV3SignedData,
+  QuoteV3Offsets,
   SgxParseError,
 } from '../../src/sgx/index.js';
 import { QUOTE_FILES, td } from './testdata.js';
@@ -271,5 +272,20 @@ describe('malformed quotes give SgxParseError naming field and offset', () => {
     const q = parseQuote(b);
     q.qe.certificationData = { ...q.qe.certificationData, data: Buffer.alloc(30) } as typeof q.qe.certificationData;
     expectParseError(() => parseQuote(encodeQuote(q)), 'INCONSISTENT_LENGTH', /certificationData\.data/, 1020);
+  });
+});
+
+describe('QuoteV3Offsets', () => {
+  it('point at the parsed fields of a real v3 quote', () => {
+    const raw = td('dcap-qvl/sgx_quote');
+    const q = parseQuote(raw);
+    const O = QuoteV3Offsets;
+    expect(raw.readUInt32LE(O.signatureDataLength)).toBe(q.signatureDataLength);
+    expect(raw.subarray(O.signature, O.signature + 64).equals(q.signature)).toBe(true);
+    expect(raw.subarray(O.attestPubKey, O.attestPubKey + 64).equals(q.attestPubKey)).toBe(true);
+    expect(raw.subarray(O.qeReport, O.qeReport + 384).equals(q.qe.qeReportRaw)).toBe(true);
+    expect(raw.subarray(O.qeReportSignature, O.qeReportSignature + 64).equals(q.qe.qeReportSignature)).toBe(true);
+    expect(raw.readUInt16LE(O.qeAuthDataSize)).toBe(q.qe.qeAuthData.length);
+    expect(raw.subarray(O.qeAuthData, O.qeAuthData + 32).equals(q.qe.qeAuthData)).toBe(true);
   });
 });
