@@ -335,7 +335,7 @@ export function readState(dir: string): SimState {
     throw new SimStateError('NOT_INITIALIZED', `no simulated platform in ${dir}: run \`sgx-quote-helper sim init --state-dir ${dir}\``, dir);
   }
   if (status === 'partial') {
-    throw new SimStateError('PARTIAL', `${dir} holds an incomplete simulated platform (${StateFiles.platform} is missing, e.g. an interrupted init); regenerate it with \`sim init --force\``, statePath(dir, 'platform'));
+    throw new SimStateError('PARTIAL', `${dir} holds an incomplete simulated platform (${statePath(dir, 'platform')} is missing, e.g. after an interrupted init); regenerate it with \`sim init --force\``, statePath(dir, 'platform'));
   }
   const platform = readPlatform(dir);
   const reportKey = readReportKey(dir);
