@@ -20,6 +20,8 @@ export interface CacheRow {
   issuerChainHeader?: string;
   fetchedAt: Date;
   nextUpdate?: Date;
+  /** The upstream labelled it simulated (SQH-Simulated): a proxy must keep saying so. */
+  simulated?: boolean;
   /** Last upstream failure while this row was due for refresh (cleared by a successful fetch). */
   lastError?: string;
   lastErrorAt?: Date;
@@ -47,6 +49,7 @@ interface RawRow {
   next_update: number | null;
   last_error: string | null;
   last_error_at: number | null;
+  simulated: number;
 }
 
 function fromRaw(r: RawRow): CacheRow {
@@ -62,6 +65,7 @@ function fromRaw(r: RawRow): CacheRow {
     nextUpdate: r.next_update === null ? undefined : new Date(r.next_update),
     lastError: r.last_error ?? undefined,
     lastErrorAt: r.last_error_at === null ? undefined : new Date(r.last_error_at),
+    ...(r.simulated ? { simulated: true } : {}),
   };
 }
 
@@ -115,6 +119,7 @@ export class CollateralCache {
               next_update INTEGER,
               last_error TEXT,
               last_error_at INTEGER,
+              simulated INTEGER NOT NULL DEFAULT 0,
               PRIMARY KEY (source, kind, item_key)
             );
             PRAGMA user_version = 1;
@@ -141,11 +146,12 @@ export class CollateralCache {
     wrap(this.path, 'writing', () => {
       this.db
         .prepare(
-          `INSERT INTO collateral_items (source, kind, item_key, url, body, content_type, issuer_chain_header, fetched_at, next_update, last_error, last_error_at)
-           VALUES (@source, @kind, @key, @url, @body, @contentType, @issuerChainHeader, @fetchedAt, @nextUpdate, NULL, NULL)
+          `INSERT INTO collateral_items (source, kind, item_key, url, body, content_type, issuer_chain_header, fetched_at, next_update, last_error, last_error_at, simulated)
+           VALUES (@source, @kind, @key, @url, @body, @contentType, @issuerChainHeader, @fetchedAt, @nextUpdate, NULL, NULL, @simulated)
            ON CONFLICT (source, kind, item_key) DO UPDATE SET url = excluded.url, body = excluded.body,
              content_type = excluded.content_type, issuer_chain_header = excluded.issuer_chain_header,
-             fetched_at = excluded.fetched_at, next_update = excluded.next_update, last_error = NULL, last_error_at = NULL`,
+             fetched_at = excluded.fetched_at, next_update = excluded.next_update, last_error = NULL, last_error_at = NULL,
+             simulated = excluded.simulated`,
         )
         .run({
           source: row.source,
@@ -157,6 +163,7 @@ export class CollateralCache {
           issuerChainHeader: row.issuerChainHeader ?? null,
           fetchedAt: row.fetchedAt.getTime(),
           nextUpdate: row.nextUpdate ? row.nextUpdate.getTime() : null,
+          simulated: row.simulated ? 1 : 0,
         });
     });
   }

@@ -80,6 +80,7 @@ function decodeRow(row: CacheRow): AnyResponse {
         member: row.kind === 'tcbInfo' ? 'tcbInfo' : 'enclaveIdentity',
         issuerChainHeader: row.issuerChainHeader ?? '',
         fetchedAt: row.fetchedAt,
+        simulated: row.simulated,
       });
     case 'pckCrl':
     case 'rootCaCrl':
@@ -90,6 +91,7 @@ function decodeRow(row: CacheRow): AnyResponse {
         contentType: row.contentType,
         issuerChainHeader: row.issuerChainHeader,
         fetchedAt: row.fetchedAt,
+        simulated: row.simulated,
       });
     default:
       throw new PcsError('CACHE', `cache row of unknown kind ${String(row.kind)}`);
@@ -148,6 +150,7 @@ export function createCachedPcs(opts: CachedPcsOptions): CachedPcs {
       issuerChainHeader: r.issuerChainHeader,
       fetchedAt: r.fetchedAt,
       nextUpdate: r.nextUpdate,
+      simulated: r.simulated,
     });
   }
 

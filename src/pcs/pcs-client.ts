@@ -85,6 +85,11 @@ export function normaliseBaseUrl(baseUrl: string): string {
   return s;
 }
 
+/** Our sim-backed server labels its answers; the label travels with the collateral (and through caches). */
+function isSimulated(res: Response): boolean {
+  return res.headers.get('SQH-Simulated') === 'true';
+}
+
 function parseRetryAfter(v: string | null, now: Date): number | undefined {
   if (!v) return undefined;
   if (/^\d+$/.test(v.trim())) return Number(v.trim());
@@ -179,6 +184,7 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
       issuerChainHeader: raw,
       requestId: res.headers.get('Request-ID') ?? undefined,
       fetchedAt: now(),
+      simulated: isSimulated(res),
     });
   }
 
@@ -213,6 +219,7 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
       issuerChainHeader,
       requestId: res.headers.get('Request-ID') ?? undefined,
       fetchedAt: now(),
+      simulated: isSimulated(res),
     });
   }
 
@@ -296,6 +303,7 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
           format: 'azure-json',
           requestId,
           fetchedAt: now(),
+          ...(isSimulated(res) ? { simulated: true } : {}),
         };
       }
       if (!text.includes('-----BEGIN CERTIFICATE-----')) {
@@ -313,6 +321,7 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
         format: 'pcs',
         requestId,
         fetchedAt: now(),
+        ...(isSimulated(res) ? { simulated: true } : {}),
       };
     },
   };

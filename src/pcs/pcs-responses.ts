@@ -25,6 +25,8 @@ export interface SignedJsonResponse {
   tcbEvaluationDataNumber?: number;
   requestId?: string;
   fetchedAt: Date;
+  /** The service labelled the answer as simulated (`SQH-Simulated: true`, our sim-backed server). */
+  simulated?: boolean;
 }
 
 export interface CrlResponse {
@@ -39,6 +41,7 @@ export interface CrlResponse {
   nextUpdate?: Date;
   requestId?: string;
   fetchedAt: Date;
+  simulated?: boolean;
 }
 
 export interface PckCertQuery {
@@ -64,6 +67,7 @@ export interface PckCertResponse {
   format: 'pcs' | 'azure-json';
   requestId?: string;
   fetchedAt: Date;
+  simulated?: boolean;
 }
 
 const PCS_DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/;
@@ -94,6 +98,7 @@ export function parseSignedJson(p: {
   issuerChainHeader: string;
   requestId?: string;
   fetchedAt: Date;
+  simulated?: boolean;
 }): SignedJsonResponse {
   const { url, rawBody, member } = p;
   let inner: string | undefined;
@@ -132,6 +137,7 @@ export function parseSignedJson(p: {
     tcbEvaluationDataNumber: typeof parsed.tcbEvaluationDataNumber === 'number' ? parsed.tcbEvaluationDataNumber : undefined,
     requestId: p.requestId,
     fetchedAt: p.fetchedAt,
+    ...(p.simulated ? { simulated: true } : {}),
   };
 }
 
@@ -143,6 +149,7 @@ export function parseCrl(p: {
   issuerChainHeader?: string;
   requestId?: string;
   fetchedAt: Date;
+  simulated?: boolean;
 }): CrlResponse {
   const der = decodeCrlBody(p.rawBody, `${p.what} from ${p.url}`);
   const validity = crlValidity(der, `${p.what} from ${p.url}`);
@@ -157,5 +164,6 @@ export function parseCrl(p: {
     nextUpdate: validity.nextUpdate,
     requestId: p.requestId,
     fetchedAt: p.fetchedAt,
+    ...(p.simulated ? { simulated: true } : {}),
   };
 }

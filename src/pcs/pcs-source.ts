@@ -10,6 +10,8 @@ export type ReportedCollateral = SourcedCollateral & {
   items: Record<CacheItemKind, CacheStatus>;
   /** Base URL of the service the collateral came from. */
   source: string;
+  /** The service labelled some item as simulated (our sim-backed server, directly or through a proxy). */
+  simulated: boolean;
 };
 
 export interface PcsCollateralSource extends CollateralSource {
@@ -61,6 +63,7 @@ export function createPcsCollateralSource(opts: CachedPcsOptions): PcsCollateral
         staleItems,
         items: { tcbInfo: tcb.cache, qeIdentity: qe.cache, pckCrl: pckCrl.cache, rootCaCrl: root.cache },
         source: pcs.source,
+        simulated: [tcb, qe, pckCrl, root].some((r) => r.value.simulated === true),
       };
     },
   };

@@ -11,6 +11,8 @@ export interface ServedItem {
   stale?: { since: Date; error: string };
   /** 'hit' | 'miss' | 'stale' for proxies; absent for the simulator. */
   cache?: 'hit' | 'miss' | 'stale';
+  /** The item is simulated even though the backend is a proxy (its upstream labelled it). */
+  simulated?: boolean;
 }
 
 export interface SignedItemQuery {

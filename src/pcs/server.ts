@@ -77,6 +77,7 @@ export function createCollateralServer(opts: CollateralServerOptions): FastifyIn
     reply.code(200).header('Content-Type', item.contentType);
     for (const [k, v] of Object.entries(item.headers)) reply.header(rename?.[k] ?? k, v);
     if (item.cache) reply.header(CACHE_HEADER, item.cache);
+    if (item.simulated) reply.header(SIMULATED_HEADER, 'true');
     if (item.stale) {
       reply.header(STALE_SINCE_HEADER, item.stale.since.toISOString());
       reply.header('Warning', '110 - "Response is Stale"');

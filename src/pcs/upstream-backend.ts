@@ -17,6 +17,10 @@ function cacheInfo<T>(r: Cached<T>): Pick<ServedItem, 'cache' | 'stale'> {
   }
 }
 
+function sim(r: { simulated?: boolean }): Pick<ServedItem, 'simulated'> {
+  return r.simulated ? { simulated: true } : {};
+}
+
 /** The header value as the upstream sent it, or re-encoded when it came decoded. */
 function chainHeader(r: { issuerChainHeader?: string; issuerChain?: string }): string {
   if (r.issuerChainHeader && !r.issuerChainHeader.includes('-----BEGIN CERTIFICATE-----')) return r.issuerChainHeader;
@@ -42,6 +46,7 @@ export function createUpstreamBackend(opts: {
     contentType: 'application/json',
     headers: { [header]: chainHeader(r) },
     ...info,
+    ...sim(r),
   });
 
   return {
@@ -66,12 +71,12 @@ export function createUpstreamBackend(opts: {
       const r: Cached<CrlResponse> = await pcs.pckCrl(ca);
       const headers = { 'SGX-PCK-CRL-Issuer-Chain': chainHeader(r.value) };
       return encoding === 'der'
-        ? { body: r.value.der, contentType: 'application/pkix-crl', headers, ...cacheInfo(r) }
-        : { body: derCrlToPem(r.value.der), contentType: 'application/x-pem-file', headers, ...cacheInfo(r) };
+        ? { body: r.value.der, contentType: 'application/pkix-crl', headers, ...cacheInfo(r), ...sim(r.value) }
+        : { body: derCrlToPem(r.value.der), contentType: 'application/x-pem-file', headers, ...cacheInfo(r), ...sim(r.value) };
     },
     async rootCaCrl() {
       const r = await pcs.rootCaCrl();
-      return { body: r.value.der.toString('hex'), contentType: 'text/plain', headers: {}, ...cacheInfo(r) };
+      return { body: r.value.der.toString('hex'), contentType: 'text/plain', headers: {}, ...cacheInfo(r), ...sim(r.value) };
     },
     async pckCert(q) {
       const r = await client.getPckCert(q);
@@ -79,7 +84,7 @@ export function createUpstreamBackend(opts: {
       if (r.tcbm) headers['SGX-TCBm'] = r.tcbm;
       if (r.fmspc) headers['SGX-FMSPC'] = r.fmspc;
       if (r.caType) headers['SGX-PCK-Certificate-CA-Type'] = r.caType;
-      return { body: r.pckCertPem, contentType: 'application/x-pem-file', headers, cache: 'miss' };
+      return { body: r.pckCertPem, contentType: 'application/x-pem-file', headers, cache: 'miss', ...sim(r) };
     },
   };
 }
