@@ -289,3 +289,54 @@ describe('QuoteV3Offsets', () => {
     expect(raw.subarray(O.qeAuthData, O.qeAuthData + 32).equals(q.qe.qeAuthData)).toBe(true);
   });
 });
+
+describe('certification data types 1-4 built with buildQuoteV3', () => {
+  const base = () => {
+    const q = parseQuote(td('simulated/sim_quote.bin'));
+    if (q.body.type !== 'sgx') throw new Error('expected SGX');
+    return {
+      header: { qeSvn: 1, pceSvn: 2, userData: Buffer.alloc(20, 7) },
+      reportBody: encodeReportBody(q.body.report),
+      signature: q.signature,
+      attestPubKey: q.attestPubKey,
+      qeReport: q.qe.qeReportRaw,
+      qeReportSignature: q.qe.qeReportSignature,
+      qeAuthData: q.qe.qeAuthData,
+    };
+  };
+  const tail = (ppidLen: number) => {
+    const b = Buffer.alloc(ppidLen + 20, 0x33);
+    b.fill(0xcc, 0, ppidLen);
+    b.writeUInt16LE(13, ppidLen + 16);
+    b.writeUInt16LE(0, ppidLen + 18);
+    return b;
+  };
+
+  it.each([
+    [1, 16, 'ppid'],
+    [2, 256, 'encPpid'],
+    [3, 384, 'encPpid'],
+  ] as const)('type %i carries a %i-byte PPID, CPUSVN, PCESVN and PCE-ID', (type, len, key) => {
+    const raw = buildQuoteV3({ ...base(), certificationData: { type, data: tail(len) } });
+    const q = parseQuote(raw);
+    const cd = q.qe.certificationData;
+    if (cd.type !== type) throw new Error(`expected type ${type}`);
+    if (cd.type === 4 || cd.type === 5 || cd.type === 6) throw new Error('unreachable');
+    expect(cd.ppid[key]?.length).toBe(len);
+    expect(cd.ppid.cpuSvn.equals(Buffer.alloc(16, 0x33))).toBe(true);
+    expect(cd.ppid.pceSvn).toBe(13);
+    expect(cd.ppid.pceId).toBe(0);
+    expect(encodeQuote(q).equals(raw)).toBe(true);
+    expect(pckCertChainPem(q)).toBeUndefined();
+    expectParseError(() => parseQuote(buildQuoteV3({ ...base(), certificationData: { type, data: tail(len).subarray(1) } })),
+      'INCONSISTENT_LENGTH', /certificationData\.data/);
+  });
+
+  it('type 4 keeps the PCK leaf bytes', () => {
+    const leaf = Buffer.from('3082', 'hex');
+    const q = parseQuote(buildQuoteV3({ ...base(), certificationData: { type: 4, data: leaf } }));
+    expect(q.qe.certificationData.type).toBe(4);
+    expect(q.qe.certificationData.data.equals(leaf)).toBe(true);
+    expect(q.header.userData.equals(Buffer.alloc(20, 7))).toBe(true);
+  });
+});
