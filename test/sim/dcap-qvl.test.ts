@@ -95,7 +95,7 @@ describe('@phala/dcap-qvl accepts simulated quotes', () => {
         const level = tcbLevelsFor(profile, { compSvns: [...platform.record.cpuSvn], pceSvn: platform.record.pceSvn })
           .find((l) => l.tcbStatus === profile);
         expect(r.advisory_ids).toEqual(level?.advisoryIDs ?? []);
-        expect(Buffer.from(r.report.data.reportData).subarray(0, 23).toString()).toBe('Hello, simulated world!');
+        expect(Buffer.from((r.report.data as { reportData: Uint8Array }).reportData).subarray(0, 23).toString()).toBe('Hello, simulated world!');
       }
       // Never under Intel's production root.
       expect(() => new QuoteVerifier().verify(quote, c as never, VERIFY_SECS)).toThrow();

@@ -7,7 +7,7 @@ import { SimPlatform, SIMULATED_CERT_COMMENT, TCB_PROFILES, tcbLevelsFor, compar
 import { pckExtensionFromCertificate } from '../../src/sgx/index.js';
 import { NOW, tempDir } from './helpers.js';
 
-const INTEL_ROOT = new x509.X509Certificate(readFileSync('../shared/testdata/dcap-qvl/TrustedRootCA.der'));
+const INTEL_ROOT = new x509.X509Certificate(new Uint8Array(readFileSync('../shared/testdata/dcap-qvl/TrustedRootCA.der')));
 
 function pemCerts(chain: string): x509.X509Certificate[] {
   return (chain.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []).map((p) => new x509.X509Certificate(p));
@@ -62,7 +62,7 @@ describe('simulated PKI and collateral', () => {
       expect(ext(cert, x509.AuthorityKeyIdentifierExtension).keyId).toBe(ext(chain[issuerOf[i]], x509.SubjectKeyIdentifierExtension).keyId);
       expect(ext(cert, x509.CRLDistributionPointsExtension).distributionPoints.length).toBe(1);
       expect(cert.signatureAlgorithm).toMatchObject({ name: 'ECDSA', hash: { name: 'SHA-256' } });
-      expect((cert.publicKey.algorithm as EcKeyAlgorithm).namedCurve).toBe('P-256');
+      expect((cert.publicKey.algorithm as { namedCurve?: string }).namedCurve).toBe('P-256');
       expect(Buffer.from(cert.serialNumber, 'hex').subarray(0, 9).toString()).toBe('SIMULATED');
       expect(await cert.verify({ publicKey: chain[issuerOf[i]].publicKey, signatureOnly: true })).toBe(true);
       // the non-critical Netscape-comment extension says SIMULATED (openssl x509 -text shows it)
