@@ -13,7 +13,8 @@ function pemCerts(chain: string): x509.X509Certificate[] {
   return (chain.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []).map((p) => new x509.X509Certificate(p));
 }
 
-function ext<T extends x509.Extension>(cert: x509.X509Certificate, type: new (...a: never[]) => T): T {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function ext<T extends x509.Extension>(cert: x509.X509Certificate, type: new (raw: any) => T): T {
   const e = cert.getExtension(type);
   expect(e, `${cert.subject} lacks ${type.name}`).toBeTruthy();
   return e as T;
