@@ -262,7 +262,7 @@ function quoteView(q: Quote, file: string, encoding: InputEncoding): { [k: strin
 type Obj = { [k: string]: Json | undefined };
 
 function line(label: string, value: Json | undefined, indent = 2): string {
-  return `${' '.repeat(indent)}${`${label}:`.padEnd(22)} ${value === undefined ? '' : String(value)}\n`;
+  return `${' '.repeat(indent)}${`${label}:`.padEnd(24 - indent)} ${value === undefined ? '' : String(value)}\n`;
 }
 
 function attrsLine(a: Obj): string {
