@@ -12,7 +12,7 @@ import {
   type Quote,
 } from '../sgx/index.js';
 import { certificateBytes, pemCertificates, type ParsedCertificate } from './certificate.js';
-import { parseChain, type TrustAnchor } from './chain.js';
+import { anchorFor, parseChain, type TrustAnchor } from './chain.js';
 import { CollateralChecker, expiredAt, trustedRootProblem, type VerifiedContext } from './context.js';
 import { enclaveIdentityOf, tdIdentityOf } from './identity.js';
 import { INTEL_SGX_ROOT_CA_PEM } from './intel-root.js';
@@ -238,6 +238,10 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
         throw new VerificationError('COLLATERAL_UNAVAILABLE', `collateral source failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+
+    // Simulated = the chain root is an explicitly trusted non-Intel root; known before any later check fails.
+    const rootAnchor = anchorFor(pckChain[2], anchors);
+    r.simulated = rootAnchor !== undefined && !rootAnchor.intel;
 
     // C, D, E (cached per chain × collateral); expirations only set the flag (QvE §5.A.7)
     const ctx = contextFor(pckChain, collateral, now);
