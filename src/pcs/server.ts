@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { PcsError } from './errors.js';
 import { isHex } from './pcs-responses.js';
 import type { PckCa, Tee } from './pcs-client.js';
@@ -29,6 +29,8 @@ export const PCS_INVALID_REQUEST = 'InvalidRequestSyntax';
 export interface CollateralServerOptions {
   backend: CollateralBackend;
   logger?: FastifyServerOptions['logger'];
+  /** A ready pino logger (the CLI logs to stderr); wins over `logger`. */
+  loggerInstance?: FastifyBaseLogger;
 }
 
 class BadParam extends Error {}
@@ -61,7 +63,7 @@ function signedQuery(q: Record<string, unknown>): SignedItemQuery {
 
 export function createCollateralServer(opts: CollateralServerOptions): FastifyInstance {
   const { backend } = opts;
-  const app = Fastify({ logger: opts.logger ?? false });
+  const app = opts.loggerInstance ? Fastify({ loggerInstance: opts.loggerInstance }) : Fastify({ logger: opts.logger ?? false });
 
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('Request-ID', randomBytes(16).toString('hex'));
