@@ -224,8 +224,15 @@ export function encodePckExtension(ext: PckExtension): Buffer {
 
 /** PEM (first CERTIFICATE block) or DER → DER. */
 export function certificateDer(certDerOrPem: Uint8Array | string): Buffer {
-  const text = typeof certDerOrPem === 'string' ? certDerOrPem : Buffer.from(certDerOrPem).subarray(0, 11).toString('latin1') === '-----BEGIN ' ? Buffer.from(certDerOrPem).toString('latin1') : undefined;
-  if (text === undefined) return Buffer.from(certDerOrPem as Uint8Array);
+  let text: string;
+  if (typeof certDerOrPem === 'string') {
+    text = certDerOrPem;
+  } else {
+    const buf = Buffer.from(certDerOrPem);
+    // DER starts with a SEQUENCE tag; anything carrying a PEM marker is treated as text.
+    if (buf[0] === 0x30 || !buf.includes('-----BEGIN CERTIFICATE-----')) return buf;
+    text = buf.toString('latin1');
+  }
   const m = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(text);
   if (!m) throw new SgxParseError('INVALID_ENCODING', 'certificate', 0, 'no PEM CERTIFICATE block');
   const b64 = m[1].replace(/\s+/g, '');

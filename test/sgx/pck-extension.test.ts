@@ -164,3 +164,12 @@ function countTopLevelEntries(der: Buffer): number {
   }
   return n;
 }
+
+describe('certificate input forms', () => {
+  it('accepts PEM as a string, PEM bytes with a text preamble, and DER', () => {
+    const pem = readFileSync(`${TESTDATA}/mobilecoin/leaf_cert.pem`, 'utf8');
+    const expected = pckExtensionFromCertificate(pem);
+    expect(pckExtensionFromCertificate(Buffer.from(`Leaf certificate:\n${pem}`))).toEqual(expected);
+    expect(pckExtensionFromCertificate(Buffer.from(new PeculiarCert(pem).rawData))).toEqual(expected);
+  });
+});
