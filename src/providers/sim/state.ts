@@ -252,7 +252,7 @@ export function reportKeyToJson(s: ReportKeySecret): string {
 /** Only the report-key secret: what `sim report` needs (a container can mount just this file). */
 export function readReportKey(dir: string): ReportKeySecret {
   const path = statePath(dir, 'reportKey');
-  if (!existsSync(path) && !existsSync(dir)) {
+  if (!existsSync(path) && stateStatus(dir) === 'absent') {
     throw new SimStateError('NOT_INITIALIZED', `no simulated platform in ${dir}: run \`sgx-quote-helper sim init --state-dir ${dir}\``, dir);
   }
   const r = readJson(path, STATE_KIND.reportKey);
