@@ -202,8 +202,6 @@ function registerQuote(program: Command): void {
       .option('--qe-report-info', 'ask for the QE report back and check it (report data binding and MAC)'),
   ).action(async (opts: QuoteCliOptions) => {
     const format = parseFormat(opts.format, ['binary', 'hex', 'base64'], 'binary');
-    let enclave: SimAppEnclave;
-    let reportData: Buffer;
     try {
       const identity = {
         mrEnclave: parseHexField('--mrenclave', opts.mrenclave, { exact: 32 }),
@@ -212,9 +210,9 @@ function registerQuote(program: Command): void {
         isvSvn: opts.isvSvn === undefined ? 0 : intOption('--isv-svn', opts.isvSvn, 0, 0xffff),
         attributes: DEFAULT_APP_ATTRIBUTES,
       };
-      reportData = parseHexField('--report-data', opts.reportData, { max: 64 });
+      const reportData = parseHexField('--report-data', opts.reportData, { max: 64 });
       const client = clientFromOptions(opts);
-      enclave = new SimAppEnclave(readReportKey(resolveStateDir(opts.stateDir)), identity);
+      const enclave = new SimAppEnclave(readReportKey(resolveStateDir(opts.stateDir)), identity);
       const outcome = await quoteFromSimEnclave(client, enclave, reportData, { withQeReportInfo: opts.qeReportInfo === true }).catch(
         (e: unknown) => {
           if (e instanceof AesmClientError && (e.aesmCode === 47 || e.aesmCode === 45)) {
@@ -232,7 +230,7 @@ function registerQuote(program: Command): void {
           : 'its MAC does not verify for this enclave';
         throw new CliError(`the QE report returned with the quote is wrong: ${why}; the quote was not written`, EXIT_FAILURE);
       }
-      emit(outcome.quote, opts.out, format as OutputFormat);
+      emit(outcome.quote, opts.out, format);
       process.stderr.write(
         `SIMULATED quote, ${outcome.quote.length} bytes, written to ${opts.out} (${format})` +
           (outcome.qeReport ? '; QE report checked: report data = SHA-256(nonce ‖ quote) ‖ 0, MAC ok' : '') +
