@@ -10,7 +10,8 @@ export class CollateralFormatError extends Error {
     readonly field: string,
     detail: string,
   ) {
-    super(`collateral ${field}: ${detail} (${code})`);
+    // One line: JSON.parse messages quote the offending input, which may hold control characters.
+    super(`collateral ${field}: ${detail.replace(/[\x00-\x1f\x7f]+/g, ' ')} (${code})`);
     this.name = 'CollateralFormatError';
   }
 }

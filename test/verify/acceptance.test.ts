@@ -107,7 +107,7 @@ describe('verifier on real quotes (Intel production root)', () => {
 describe('simulated quotes need their root passed explicitly', () => {
   const quote = bytes('simulated/sim_quote.bin');
   const coll = collateral('simulated/sim_collateral.json');
-  const at = new Date('2026-11-26T13:00:00Z'); // the sample collateral's issue time
+  const at = new Date('2026-11-26T14:00:00Z'); // just after the sample collateral was issued (its CRLs at 13:35:57)
 
   it('verifies under its root, reported simulated', async () => {
     const r = await verifyQuote(quote, { collateral: coll, now: at, trustedRoots: [bytes('simulated/root.pem').toString()] });
@@ -115,6 +115,7 @@ describe('simulated quotes need their root passed explicitly', () => {
     expect(r.status).toBe('SWHardeningNeeded');
     expect(r.advisoryIds).toEqual(['INTEL-SA-00615']);
     expect(r.simulated).toBe(true);
+    expect(r.collateralExpired).toBe(false);
   });
 
   it('fails under the default (Intel) root', async () => {

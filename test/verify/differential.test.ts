@@ -297,7 +297,7 @@ describe('differential test vs @phala/dcap-qvl@0.3.9', () => {
       real('mobilecoin', 'mobilecoin/hw_quote.dat', 'mobilecoin/collateral_dcap_qvl_format.json', '2023-07-13T00:00:00Z'),
       real('dcap-tdx', 'dcap-qvl/tdx_quote', 'dcap-qvl/tdx_quote_collateral.json', '2025-06-19T12:00:00Z'),
       real('dcap-tdx-outdated', 'dcap-qvl/tdx_quote_outdated', 'dcap-qvl/tdx_quote_outdated_collateral.json', '2026-02-19T00:00:00Z'),
-      { ...real('sim-sample', 'simulated/sim_quote.bin', 'simulated/sim_collateral.json', '2026-11-26T13:00:00Z'), root: bytes('simulated/root.der') },
+      { ...real('sim-sample', 'simulated/sim_quote.bin', 'simulated/sim_collateral.json', '2026-11-26T14:00:00Z'), root: bytes('simulated/root.der') },
     );
     // Our simulator's platform under each TCB profile (collateral valid at SIM_NOW).
     const platform = await SimPlatform.init({ stateDir: t.dir, now: SIM_NOW });
