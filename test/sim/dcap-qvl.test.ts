@@ -179,4 +179,23 @@ describe('@phala/dcap-qvl accepts simulated quotes', () => {
     }
     expect(survivors).toEqual([]);
   });
+
+  it('also verifies a platform-CA platform (7-entry SGX extension, "Intel SGX PCK Platform CA")', async () => {
+    const u = tempDir();
+    try {
+      const p = await SimPlatform.init({ stateDir: u.dir, now: NOW, caType: 'platform', tcbProfile: 'ConfigurationNeeded' });
+      const prov = await createSimProvider({ stateDir: u.dir, initIfMissing: false });
+      const { targetInfo } = await prov.initQuote(DEFAULT_ECDSA_P256_ATT_KEY_ID);
+      const report = p.ereport({ ...APP, targetInfo, reportData: Buffer.alloc(64, 7) });
+      const q = (await prov.getQuote({ report, attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID })).quote;
+      const c = await p.collateral({ now: NOW });
+      expect(c.pckCrlIssuerChain).toContain('-----BEGIN CERTIFICATE-----');
+      const r = QuoteVerifier.newWithRootCa(p.rootCertDer).verify(q, toDcapQvlCollateral(c) as never, VERIFY_SECS);
+      expect(r.status).toBe('ConfigurationNeeded');
+      // a quote of one simulated platform does not verify under another platform's root
+      expect(() => verifier.verify(q, toDcapQvlCollateral(c) as never, VERIFY_SECS)).toThrow();
+    } finally {
+      u.cleanup();
+    }
+  });
 });
