@@ -1,0 +1,217 @@
+/**
+ * `npm run bench [-- --quick] [-- --out FILE]`
+ *
+ * Measures the hot paths against a baseline taken in the same run, so the ratios mean something on
+ * any machine (absolute numbers drift between machines; see docs/benchmarks.md):
+ *   1. daemon: GetQuoteEx (real sim quote work) vs GetSupportedAttKeyIDNum (no provider work), both
+ *      over a real Unix socket with a new connection per request, 8 concurrent clients, daemon in its
+ *      own process. Design goal: quote/canned >= 0.7.
+ *   2. verifier: our warm verification vs @phala/dcap-qvl 0.3.9 on the same quote and collateral.
+ *   3. parser: parseQuote vs @phala/dcap-qvl's Quote.parse.
+ * Prints a table and writes JSON (default bench/results/bench-<time>.json).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { encodeFrame, encodeRequest, FrameDecoder } from '../src/aesm/index.js';
+import { SimPlatform } from '../src/providers/sim/index.js';
+import { DEFAULT_ECDSA_P256_ATT_KEY_ID, parseQuote } from '../src/sgx/index.js';
+import { collateralFromDcapQvlJson, collateralToDcapQvlJson } from '../src/pcs/index.js';
+import { createVerifier } from '../src/verify/index.js';
+import { Progress } from './progress.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    clients: { type: 'string', default: '8' },
+  },
+});
+const quick = args.quick ?? false;
+const seconds = quick ? 1.5 : 5;
+const clients = Number(args.clients);
+const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const testdata = path.resolve(repoRoot, '..', 'shared', 'testdata');
+
+interface Row {
+  name: string;
+  rate: number;
+  unit: string;
+  note?: string;
+}
+const rows: Row[] = [];
+const ratios: Record<string, number> = {};
+const progress = new Progress(quick ? 5 : 5);
+
+// ---------------------------------------------------------------------------------------------
+// 1. Daemon: quote work vs canned reply, one connection per request.
+
+function requestOnce(socketPath: string, frame: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const decoder = new FrameDecoder({ maxLength: 1 << 20 });
+    const sock = net.createConnection(socketPath);
+    sock.once('error', reject);
+    sock.on('data', (chunk) => {
+      const frames = decoder.push(chunk);
+      if (frames.length > 0) {
+        sock.destroy();
+        resolve(frames[0]!);
+      }
+    });
+    sock.once('connect', () => sock.write(frame));
+    sock.once('end', () => reject(new Error('daemon closed without a reply')));
+  });
+}
+
+async function load(socketPath: string, frame: Buffer, durationS: number): Promise<{ rate: number; errors: number }> {
+  const deadline = performance.now() + durationS * 1000;
+  let done = 0;
+  let errors = 0;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      try {
+        await requestOnce(socketPath, frame);
+        done++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: clients }, worker));
+  return { rate: done / ((performance.now() - start) / 1000), errors };
+}
+
+function waitForSocket(socketPath: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = net.createConnection(socketPath);
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        if (Date.now() > deadline) reject(new Error(`daemon did not listen on ${socketPath}`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+async function benchDaemon(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sqh-bench-'));
+  const stateDir = path.join(dir, 'state');
+  const socketPath = path.join(dir, 'aesm.socket');
+  let daemon: ChildProcess | undefined;
+  try {
+    const platform = await SimPlatform.init({ stateDir, tcbProfile: 'UpToDate' });
+    daemon = spawn(
+      process.execPath,
+      [path.join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--provider', 'sim', '--state-dir', stateDir,
+        '--socket', socketPath, '--ops-listen', 'off', '--log-level', 'warn'],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    await waitForSocket(socketPath, 15_000);
+
+    // The sequence a DCAP app runs: init the key, then quote a report targeted at the QE.
+    const init = await requestOnce(socketPath, encodeFrame(encodeRequest({ kind: 'initQuoteEx', attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID, bPubKeyId: true, bufSize: 32n })));
+    if (init.length === 0) throw new Error('InitQuoteEx failed');
+    const report = platform.ereport({
+      targetInfo: platform.qeTargetInfo(),
+      mrEnclave: Buffer.alloc(32, 0xaa),
+      mrSigner: Buffer.alloc(32, 0xbb),
+      isvProdId: 1,
+      isvSvn: 1,
+      attributes: { flags: 0x05n, xfrm: 0xe7n },
+      reportData: Buffer.alloc(64, 0x42),
+    });
+    const quoteFrame = encodeFrame(encodeRequest({ kind: 'getQuoteEx', report, attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID, bufSize: 8192 }));
+    const cannedFrame = encodeFrame(encodeRequest({ kind: 'getSupportedAttKeyIdNum' }));
+
+    await load(socketPath, cannedFrame, 0.3); // warm-up
+    await load(socketPath, quoteFrame, 0.3);
+    const canned = await load(socketPath, cannedFrame, seconds);
+    progress.tick('daemon canned');
+    const quote = await load(socketPath, quoteFrame, seconds);
+    progress.tick('daemon quote');
+    rows.push({ name: `daemon GetSupportedAttKeyIDNum (${clients} clients)`, rate: canned.rate, unit: 'req/s', note: `${canned.errors} errors` });
+    rows.push({ name: `daemon GetQuoteEx, sim quote (${clients} clients)`, rate: quote.rate, unit: 'req/s', note: `${quote.errors} errors` });
+    ratios['daemon quote / canned'] = quote.rate / canned.rate;
+  } finally {
+    daemon?.kill('SIGTERM');
+    await new Promise((r) => (daemon ? daemon.once('exit', r) : r(undefined)));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2 + 3. Verifier and parser against @phala/dcap-qvl on a real Intel quote.
+
+async function rateOf(fn: () => unknown | Promise<unknown>, durationS: number): Promise<number> {
+  for (let i = 0; i < 20; i++) await fn(); // warm-up (fills caches, JIT)
+  let n = 0;
+  const start = performance.now();
+  const deadline = start + durationS * 1000;
+  while (performance.now() < deadline) {
+    for (let i = 0; i < 10; i++) await fn();
+    n += 10;
+  }
+  return n / ((performance.now() - start) / 1000);
+}
+
+async function benchVerifier(): Promise<void> {
+  const quote = readFileSync(path.join(testdata, 'dcap-qvl', 'sgx_quote'));
+  const collateralJson = JSON.parse(readFileSync(path.join(testdata, 'dcap-qvl', 'sgx_quote_collateral.json'), 'utf8'));
+  const collateral = collateralFromDcapQvlJson(collateralJson);
+  const at = new Date('2025-06-19T11:56:00Z');
+  const phala = (await import('@phala/dcap-qvl')) as unknown as {
+    QuoteVerifier: { newProd(): { verify(q: Uint8Array, c: unknown, now: bigint | number): Promise<{ status: string }> } };
+    Quote: { parse(q: Uint8Array): unknown };
+  };
+  const phalaVerifier = phala.QuoteVerifier.newProd();
+  const phalaCollateral = collateralToDcapQvlJson(collateral);
+  const nowSecs = Math.floor(at.getTime() / 1000);
+
+  const ours = createVerifier({ collateral, now: at });
+  const check = await ours.verify(quote);
+  const theirs = await phalaVerifier.verify(quote, phalaCollateral, nowSecs);
+  if (check.status !== theirs.status) throw new Error(`status differs: ours ${check.status}, dcap-qvl ${theirs.status}`);
+
+  const oursRate = await rateOf(() => ours.verify(quote), seconds);
+  progress.tick('verify ours');
+  const phalaRate = await rateOf(() => phalaVerifier.verify(quote, phalaCollateral, nowSecs), seconds);
+  progress.tick('verify dcap-qvl');
+  rows.push({ name: 'verify SGX v3 quote, warm collateral (ours)', rate: oursRate, unit: 'quotes/s', note: check.status });
+  rows.push({ name: 'verify SGX v3 quote (@phala/dcap-qvl 0.3.9)', rate: phalaRate, unit: 'quotes/s', note: theirs.status });
+  ratios['verify ours / dcap-qvl'] = oursRate / phalaRate;
+
+  const parseOurs = await rateOf(() => parseQuote(quote), quick ? 0.5 : 2);
+  const parsePhala = await rateOf(() => phala.Quote.parse(quote), quick ? 0.5 : 2);
+  progress.tick('parse');
+  rows.push({ name: 'parse SGX v3 quote (ours)', rate: parseOurs, unit: 'quotes/s' });
+  rows.push({ name: 'parse SGX v3 quote (@phala/dcap-qvl 0.3.9)', rate: parsePhala, unit: 'quotes/s' });
+  ratios['parse ours / dcap-qvl'] = parseOurs / parsePhala;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+await benchDaemon();
+await benchVerifier();
+progress.done();
+
+const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+const width = Math.max(...rows.map((r) => r.name.length));
+console.log(`\nsgx-quote-helper benchmarks (${quick ? 'quick' : 'full'}; node ${process.version}; ${os.cpus().length} cpus)\n`);
+for (const r of rows) console.log(`${r.name.padEnd(width)}  ${fmt(r.rate).padStart(10)} ${r.unit}${r.note ? `  (${r.note})` : ''}`);
+console.log('');
+for (const [k, v] of Object.entries(ratios)) console.log(`${k.padEnd(width)}  ${v.toFixed(2).padStart(10)}`);
+
+const out = args.out ?? path.join(repoRoot, 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+mkdirSync(path.dirname(out), { recursive: true });
+writeFileSync(out, `${JSON.stringify({ quick, node: process.version, cpus: os.cpus().length, clients, rows, ratios }, null, 2)}\n`);
+console.log(`\nwritten: ${path.relative(process.cwd(), out)}`);
