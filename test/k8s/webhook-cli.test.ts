@@ -1,5 +1,5 @@
 // `sgx-quote-helper webhook serve` as a real process: flags, errors, serving, clean shutdown.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,12 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeServingCert, type TestCert } from './support/certs.js';
 import { httpsRequest } from './support/https-client.js';
 
-const ENTRY = 'test/k8s/support/webhook-cli-entry.ts';
+const ENTRY = 'src/cli/main.ts';
 let dir: string;
 let cert: TestCert;
 
-function run(...args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', ENTRY, ...args], { encoding: 'utf8', timeout: 30_000 });
+function run(...args: string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', ENTRY, ...args], { encoding: 'utf8', timeout: 30_000 }, (err, _stdout, stderr) => {
+      resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stderr });
+    });
+  });
 }
 
 beforeAll(async () => {
@@ -25,17 +29,19 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('webhook serve (CLI)', () => {
-  it('usage errors exit 2 with one line and no stack trace', () => {
-    const missing = run('webhook', 'serve', '--tls-key', join(dir, 'tls.key'));
+  it('usage errors exit 2 with one line and no stack trace', async () => {
+    const [missing, badListen, noFile, wrongKey] = await Promise.all([
+      run('webhook', 'serve', '--tls-key', join(dir, 'tls.key')),
+      run('webhook', 'serve', '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--listen', '9443'),
+      run('webhook', 'serve', '--tls-cert', join(dir, 'nope.crt'), '--tls-key', join(dir, 'tls.key')),
+      run('webhook', 'serve', '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.crt')),
+    ]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/--tls-cert/);
-    const badListen = run('webhook', 'serve', '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--listen', '9443');
     expect(badListen.status).toBe(2);
     expect(badListen.stderr).toMatch(/--listen: "9443" is not HOST:PORT/);
-    const noFile = run('webhook', 'serve', '--tls-cert', join(dir, 'nope.crt'), '--tls-key', join(dir, 'tls.key'));
     expect(noFile.status).toBe(2);
     expect(noFile.stderr).toMatch(/cannot read TLS certificate .*nope\.crt \(ENOENT\)/);
-    const wrongKey = run('webhook', 'serve', '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.crt'));
     expect(wrongKey.status).toBe(2);
     expect(wrongKey.stderr).toMatch(/not a PEM or DER private key/);
     for (const r of [missing, badListen, noFile, wrongKey]) expect(r.stderr).not.toMatch(/\n\s+at /);
