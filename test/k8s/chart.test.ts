@@ -282,6 +282,24 @@ describe('the admission webhook objects', () => {
   });
 });
 
+describe('values that need care', () => {
+  it('extra env values render as strings even when --set makes them numbers', async () => {
+    const r = await template([
+      '--set', 'daemon.extraEnv[0].name=SQH_MAX_CONNECTIONS',
+      '--set', 'daemon.extraEnv[0].value=512',
+      '--set', 'daemon.extraEnv[1].name=POD_NAME',
+      '--set', 'daemon.extraEnv[1].valueFrom.fieldRef.fieldPath=metadata.name',
+    ]);
+    expect(r.code).toBe(0);
+    const ds = r.objects.find((o) => o.kind === 'DaemonSet')!;
+    expect(ds.spec.template.spec.containers[0].env).toEqual([
+      { name: 'SQH_MAX_CONNECTIONS', value: '512' },
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    ]);
+    expect(validateRelease(r.objects, { crdKinds: CRD_KINDS })).toEqual([]);
+  });
+});
+
 describe('refused configurations', () => {
   it('maxSurge and maxUnavailable both 0', async () => {
     const r = await template(['--set', 'daemonset.updateStrategy.rollingUpdate.maxSurge=0']);
