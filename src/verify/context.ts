@@ -39,7 +39,7 @@ interface SignedJson<T> {
 /** Shared parse caches of one verifier: certificates and CRLs by fingerprint, signed JSON by content. */
 export class CollateralChecker {
   readonly certs: CertificateCache;
-  private readonly crls = new Map<string, Outcome<ParsedCrl>>();
+  private readonly crls = new Map<string, { ok: true; value: ParsedCrl } | { ok: false; detail: string }>();
   private readonly signed = new Map<string, Outcome<SignedJson<TcbInfo | EnclaveIdentity>>>();
   private readonly keys = new WeakMap<Collateral, string>();
 
@@ -81,11 +81,11 @@ export class CollateralChecker {
         o = { ok: true, value: parseCrl(der) };
       } catch (e) {
         if (!(e instanceof CrlParseError)) throw e;
-        o = { ok: false, error: new VerificationError('CRL_FORMAT', `${what}: ${e.message}`) };
+        o = { ok: false, detail: e.message };
       }
       this.remember(this.crls, fp, o);
     }
-    if (!o.ok) throw new VerificationError(o.error.reason, o.error.message.replace(/^[^:]*:/, `${what}:`));
+    if (!o.ok) throw new VerificationError('CRL_FORMAT', `${what}: ${o.detail}`);
     return o.value;
   }
 

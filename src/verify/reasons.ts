@@ -47,7 +47,7 @@ export const VerifyReasons = [
   'QE_TCB_NOT_SUPPORTED', // QE ISV SVN below every QE identity level
   'TDX_MODULE_TCB_NOT_SUPPORTED', // TDX module ISV SVN below every module identity level
   'TCB_REVOKED', // the platform, QE or TDX module TCB level is Revoked
-  'TCB_UNRECOGNIZED_STATUS', // a status string outside Intel's list
+  'UNEXPECTED_ERROR', // an internal error while checking hostile input (reported, never thrown)
 ] as const;
 
 export type VerifyReason = (typeof VerifyReasons)[number];

@@ -176,13 +176,13 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
         message = e.message;
       } else {
         // Never crash a caller on hostile input: an unexpected exception is a failed verification too.
-        reason = 'QUOTE_FORMAT';
+        reason = 'UNEXPECTED_ERROR';
         message = `unexpected error: ${e instanceof Error ? e.message : String(e)}`;
       }
       r.ok = false;
       r.reason = reason;
       r.message = message;
-      if (r.status === 'Invalid' || !(reason === 'TCB_REVOKED')) r.status = statusForFailure(reason);
+      r.status = statusForFailure(reason);
       delete r.enclave;
       delete r.td;
     }

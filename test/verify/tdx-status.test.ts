@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseTcbInfo, type TcbInfo, VerificationError } from '../../src/verify/index.js';
+import { checkTdxModule, platformStatus, type TdxTcbInput } from '../../src/verify/tcb-match.js';
+
+const coll = JSON.parse(readFileSync('../shared/testdata/dcap-qvl/tdx_quote_collateral.json', 'utf8')) as { tcb_info: string };
+const REAL = parseTcbInfo(coll.tcb_info);
+// The dcap-qvl TDX sample platform: PCK TCB matches the newest SGX level; tee_tcb_svn 06 01 03 00…
+const PLATFORM = { compSvns: REAL.tcbLevels[0].sgxComponents, pceSvn: REAL.tcbLevels[0].pceSvn };
+const svn = (...b: number[]) => Buffer.from([...b, ...Array(16 - b.length).fill(0)]);
+const td = (teeTcbSvn: Buffer, extra: Partial<TdxTcbInput> & { quoteVersion?: number } = {}) => ({
+  teeTcbSvn, mrSignerSeam: Buffer.alloc(48), seamAttributes: 0n, quoteVersion: 4, ...extra,
+});
+const upToDateQe = { status: 'UpToDate' as const, tcbDate: '2024-03-13T00:00:00Z', advisoryIds: [] };
+
+function reasonOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof VerificationError ? e.reason : `untyped: ${String(e)}`;
+  }
+  return undefined;
+}
+
+describe('TDX TCB status (QVL TcbLevelCheck / TdxModuleCheck)', () => {
+  it('real sample: UpToDate with module TDX_01 UpToDate', () => {
+    const o = platformStatus(REAL, PLATFORM, upToDateQe, td(svn(6, 1, 3)));
+    expect(o.status).toBe('UpToDate');
+    expect(o.tdxModuleStatus).toBe('UpToDate');
+  });
+
+  it('module ISV SVN on an OutOfDate module level makes the TD OutOfDate', () => {
+    expect(platformStatus(REAL, PLATFORM, upToDateQe, td(svn(3, 1, 3))).status).toBe('OutOfDate');
+  });
+
+  it('module ISV SVN below every level → TDX_MODULE_TCB_NOT_SUPPORTED', () => {
+    expect(reasonOf(() => platformStatus(REAL, PLATFORM, upToDateQe, td(svn(1, 1, 3))))).toBe('TDX_MODULE_TCB_NOT_SUPPORTED');
+  });
+
+  it('an unknown module version has no identity → TDX_MODULE_MISMATCH', () => {
+    expect(reasonOf(() => checkTdxModule(REAL, 4, td(svn(6, 2, 3))))).toBe('TDX_MODULE_MISMATCH');
+    expect(reasonOf(() => checkTdxModule(REAL, 4, td(svn(6, 1, 3), { mrSignerSeam: Buffer.alloc(48, 1) })))).toBe('TDX_MODULE_MISMATCH');
+    expect(reasonOf(() => checkTdxModule(REAL, 4, td(svn(6, 1, 3), { seamAttributes: 1n })))).toBe('TDX_MODULE_MISMATCH');
+    expect(checkTdxModule(REAL, 4, td(svn(6, 1, 3)))?.id).toBe('TDX_01');
+  });
+
+  it('module version 0 in a v4 quote: all 16 components compared, no module status', () => {
+    const o = platformStatus(REAL, PLATFORM, upToDateQe, td(svn(6, 0, 3)));
+    expect(o.status).toBe('UpToDate');
+    expect(o.tdxModuleStatus).toBeUndefined();
+    expect(reasonOf(() => platformStatus(REAL, PLATFORM, upToDateQe, td(svn(4, 0, 3))))).toBe('TCB_NOT_SUPPORTED');
+  });
+
+  it('QE convergence applies to TDX too', () => {
+    const qe = { status: 'OutOfDate' as const, tcbDate: '2021-01-01T00:00:00Z', advisoryIds: ['INTEL-SA-00615'] };
+    const o = platformStatus(REAL, PLATFORM, qe, td(svn(6, 1, 3)));
+    expect(o.status).toBe('OutOfDate');
+    expect(o.advisoryIds).toEqual(['INTEL-SA-00615']);
+    expect(reasonOf(() => platformStatus(REAL, PLATFORM, { status: 'NotSupported', tcbDate: '', advisoryIds: [] }, td(svn(6, 1, 3))))).toBe('QE_TCB_NOT_SUPPORTED');
+  });
+
+  describe('TD 1.5 relaunch advice (QVL TDRelaunchCheck)', () => {
+    const zero = Array(16).fill(0);
+    const tdx = (c0: number, c2: number) => [c0, 0, c2, ...Array(13).fill(0)];
+    const info: TcbInfo = {
+      ...REAL,
+      tcbLevels: [
+        { sgxComponents: zero, pceSvn: 0, tdxComponents: tdx(4, 5), tcbDate: '2025-01-01T00:00:00Z', tcbStatus: 'UpToDate', advisoryIds: [] },
+        { sgxComponents: zero, pceSvn: 0, tdxComponents: tdx(0, 3), tcbDate: '2024-01-01T00:00:00Z', tcbStatus: 'OutOfDate', advisoryIds: ['INTEL-SA-01036'] },
+      ],
+      tdxModuleIdentities: [{
+        id: 'TDX_01', mrsigner: Buffer.alloc(48), attributes: Buffer.alloc(8), attributesMask: Buffer.alloc(8, 0xff),
+        tcbLevels: [
+          { isvsvn: 4, tcbDate: '2025-01-01T00:00:00Z', tcbStatus: 'UpToDate', advisoryIds: [] },
+          { isvsvn: 2, tcbDate: '2024-01-01T00:00:00Z', tcbStatus: 'OutOfDate', advisoryIds: [] },
+        ],
+      }],
+    };
+    const platform = { compSvns: zero, pceSvn: 0 };
+    const run = (svn2: Buffer) => platformStatus(info, platform, upToDateQe, td(svn(3, 1, 3), { teeTcbSvn2: svn2, quoteVersion: 5 })).status;
+
+    it('an OutOfDate TD whose tee_tcb_svn2 is current → TDRelaunchAdvised', () => {
+      expect(run(svn(4, 1, 5))).toBe('TDRelaunchAdvised');
+    });
+    it('tee_tcb_svn2 not current → stays OutOfDate', () => {
+      expect(run(svn(4, 1, 4))).toBe('OutOfDate');
+      expect(run(svn(3, 1, 5))).toBe('OutOfDate');
+    });
+    it('without a TD 1.5 body there is no relaunch advice', () => {
+      expect(platformStatus(info, platform, upToDateQe, td(svn(3, 1, 3))).status).toBe('OutOfDate');
+    });
+  });
+});
