@@ -110,8 +110,11 @@ export class SimPlatform {
         dir,
       );
     }
-    const tcbProfile = o.tcbProfile ?? DEFAULT_TCB_PROFILE;
-    if (!isTcbProfile(tcbProfile)) parseTcbProfile(String(tcbProfile));
+    const requested = o.tcbProfile ?? DEFAULT_TCB_PROFILE;
+    const tcbProfile = isTcbProfile(requested) ? requested : parseTcbProfile(String(requested));
+    if (o.caType !== undefined && o.caType !== 'processor' && o.caType !== 'platform') {
+      throw new SimInputError('INVALID_ARGUMENT', `CA type must be processor or platform, got ${JSON.stringify(o.caType)}`, 'caType');
+    }
     if (o.fmspc && o.fmspc.length !== 6) throw new SimInputError('INVALID_SIZE', `FMSPC must be 6 bytes, got ${o.fmspc.length}`, 'fmspc');
     const now = o.now ?? new Date();
     const caType = o.caType ?? 'processor';
