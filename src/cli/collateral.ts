@@ -39,6 +39,36 @@ function nonNegativeInt(flag: string, v: string | undefined): number | undefined
   return Number(v);
 }
 
+/** `--query k=v` / `--header 'k: v'` (repeatable): Azure THIM wants `api-version`, IMDS `metadata: true`. */
+function collect(v: string, acc: string[] = []): string[] {
+  return [...acc, v];
+}
+
+function pairs(flag: string, list: string[] | undefined, sep: string): Record<string, string> | undefined {
+  if (!list || list.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const i = item.indexOf(sep);
+    if (i <= 0) throw new CliError(`${flag} must look like NAME${sep}VALUE, got '${item}'`, EXIT_BAD_INPUT);
+    out[item.slice(0, i).trim()] = item.slice(i + 1).trim();
+  }
+  return out;
+}
+
+interface HttpOptions {
+  apiKey?: string;
+  query?: string[];
+  header?: string[];
+}
+
+function clientOptions(o: HttpOptions) {
+  return {
+    apiKey: o.apiKey ?? process.env[API_KEY_ENV],
+    extraQuery: pairs('--query', o.query, '='),
+    headers: pairs('--header', o.header, ':'),
+  };
+}
+
 function openCache(path: string): CollateralCache {
   try {
     return CollateralCache.open(path);
@@ -47,7 +77,7 @@ function openCache(path: string): CollateralCache {
   }
 }
 
-interface ServeOptions {
+interface ServeOptions extends HttpOptions {
   stateDir?: string;
   upstream?: string;
   listen: string;
@@ -79,7 +109,7 @@ async function serve(o: ServeOptions): Promise<void> {
     }
     cache = o.noCache ? undefined : openCache(o.cache ?? defaultCachePath());
     backend = createUpstreamBackend({
-      client: createPcsClient({ baseUrl, apiKey: o.apiKey ?? process.env[API_KEY_ENV] }),
+      client: createPcsClient({ baseUrl, ...clientOptions(o) }),
       cache,
       maxStaleSeconds,
     });
@@ -121,7 +151,7 @@ async function serve(o: ServeOptions): Promise<void> {
   cache?.close();
 }
 
-interface FetchOptions {
+interface FetchOptions extends HttpOptions {
   url: string;
   fmspc: string;
   ca?: string;
@@ -147,7 +177,7 @@ async function fetchCmd(o: FetchOptions): Promise<void> {
   if (o.offline && !cachePath) throw new CliError('--offline needs a cache: give --cache FILE (or set SQH_COLLATERAL_CACHE)', EXIT_BAD_INPUT);
   const cache = cachePath ? openCache(cachePath) : undefined;
   try {
-    const client = createPcsClient({ baseUrl: o.url, apiKey: o.apiKey ?? process.env[API_KEY_ENV] });
+    const client = createPcsClient({ baseUrl: o.url, ...clientOptions(o) });
     const c = await createPcsCollateralSource({ client, cache, offline: o.offline }).get({ fmspc: o.fmspc, ca, tee: o.tdx ? 'TDX' : 'SGX' });
     const json: Record<string, unknown> = o.format === 'sqh' ? collateralToBundleJson(c) : collateralToDcapQvlJson(c);
     if (c.simulated) json.simulated = 'SIMULATED collateral from an sgx-quote-helper sim server: not signed by Intel';
@@ -163,7 +193,7 @@ async function fetchCmd(o: FetchOptions): Promise<void> {
   }
 }
 
-interface RefreshOptions {
+interface RefreshOptions extends HttpOptions {
   cache?: string;
   url?: string;
   json?: boolean;
@@ -182,7 +212,7 @@ async function refreshCmd(o: RefreshOptions): Promise<void> {
         throw cliError(e);
       }
     }
-    const apiKey = o.apiKey ?? process.env[API_KEY_ENV];
+    const http = clientOptions(o);
     const line = (r: RefreshOutcome) =>
       r.ok
         ? `ok      ${r.kind} ${r.key} from ${r.source}${r.nextUpdate ? `, next update ${r.nextUpdate.toISOString()}` : ''}\n`
@@ -190,7 +220,7 @@ async function refreshCmd(o: RefreshOptions): Promise<void> {
     const results = await refreshCache({
       cache,
       source,
-      clientFor: (baseUrl) => createPcsClient({ baseUrl, apiKey }),
+      clientFor: (baseUrl) => createPcsClient({ baseUrl, ...http }),
       onItem: o.json ? undefined : (r) => process.stdout.write(line(r)),
     });
     if (o.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
@@ -247,6 +277,8 @@ export function register(program: Command): void {
     .option('--no-cache', 'proxy without caching')
     .option('--max-stale <seconds>', 'serve an expired cached copy at most this long when the upstream fails (default: no limit)')
     .option('--api-key <key>', `Intel PCS subscription key for the upstream (default: $${API_KEY_ENV})`)
+    .option('--query <name=value>', 'extra query parameter on every upstream request, repeatable (Azure: api-version=…)', collect)
+    .option('--header <name:value>', 'extra request header on every upstream request, repeatable (Azure IMDS: metadata:true)', collect)
     .option('--log-level <level>', 'request log level on stderr (trace, debug, info, warn, error)', 'info')
     .action(async (o: Omit<ServeOptions, 'cache' | 'noCache'> & { cache?: string | false }) => {
       // commander turns --no-cache into cache === false
@@ -266,6 +298,8 @@ export function register(program: Command): void {
     .option('--cache <file>', 'go through this SQLite cache (default: $SQH_COLLATERAL_CACHE if set, else no cache)')
     .option('--offline', 'only use the cache, never the network (expired items are reported stale)')
     .option('--api-key <key>', `Intel PCS subscription key (default: $${API_KEY_ENV})`)
+    .option('--query <name=value>', 'extra query parameter on every request, repeatable (Azure: api-version=…)', collect)
+    .option('--header <name:value>', 'extra request header on every request, repeatable (Azure IMDS: metadata:true)', collect)
     .action((o: FetchOptions) => fetchCmd(o));
 
   col
@@ -274,6 +308,8 @@ export function register(program: Command): void {
     .option('--cache <file>', 'SQLite cache (default: $SQH_COLLATERAL_CACHE, then ~/.cache/sgx-quote-helper/collateral.sqlite)')
     .option('--url <url>', 'only the items cached from this service')
     .option('--api-key <key>', `Intel PCS subscription key (default: $${API_KEY_ENV})`)
+    .option('--query <name=value>', 'extra query parameter on every request, repeatable (Azure: api-version=…)', collect)
+    .option('--header <name:value>', 'extra request header on every request, repeatable (Azure IMDS: metadata:true)', collect)
     .option('--json', 'print the outcome as JSON')
     .action((o: RefreshOptions) => refreshCmd(o));
 

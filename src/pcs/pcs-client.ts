@@ -102,9 +102,6 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
   const doFetch: FetchLike = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const now = opts.now ?? (() => new Date());
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const rootCaCrlUrl =
-    opts.rootCaCrlUrl ??
-    (new URL(baseUrl).host === INTEL_PCS_HOST ? INTEL_ROOT_CRL_URL : `${baseUrl}/sgx/certification/v4/rootcacrl`);
 
   function url(tee: Tee, path: string, query: Record<string, string | undefined> = {}): string {
     const u = new URL(`${baseUrl}/${tee.toLowerCase()}/certification/v4/${path}`);
@@ -112,6 +109,10 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
     for (const [k, v] of Object.entries(opts.extraQuery ?? {})) u.searchParams.set(k, v);
     return u.toString();
   }
+
+  // PCCS-style services serve the root CRL themselves (and get the same extra query); Intel's is elsewhere.
+  const rootCaCrlUrl =
+    opts.rootCaCrlUrl ?? (new URL(baseUrl).host === INTEL_PCS_HOST ? INTEL_ROOT_CRL_URL : url('SGX', 'rootcacrl'));
 
   async function get(target: string): Promise<{ res: Response; body: Buffer }> {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };

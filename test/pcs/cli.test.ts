@@ -44,10 +44,13 @@ afterAll(() => fx.close());
 describe('collateral CLI', () => {
   it('fetch writes a dcap-qvl bundle through the cache; list and refresh work on that cache', async () => {
     const out = join(dir, 'tdx.json');
+    fx.requests.length = 0;
     const db = join(dir, 'c.sqlite');
-    const r = await cli(['collateral', 'fetch', '--url', fx.url, '--fmspc', goTdx.fmspc, '--tdx', '--out', out, '--cache', db]);
+    const r = await cli(['collateral', 'fetch', '--url', fx.url, '--fmspc', goTdx.fmspc, '--tdx', '--out', out, '--cache', db, '--query', 'api-version=2018-10-01-preview', '--header', 'metadata: true']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+    expect(fx.requests).toHaveLength(4);
+    expect(fx.requests.every((q) => q.path.includes('api-version=2018-10-01-preview') && q.headers.metadata === 'true')).toBe(true);
     expect(r.stdout).toMatch(/wrote .*tdx\.json: TDX FMSPC 50806F000000, platform CA/);
     const c = parseCollateralBundle(readFileSync(out));
     expect(c.teeType).toBe('TDX');
@@ -79,14 +82,12 @@ describe('collateral CLI', () => {
     const port = await closedPort();
     const cases: [string[], number, RegExp][] = [
       [['collateral', 'fetch', '--url', fx.url, '--fmspc', 'xyz', '--out', join(dir, 'x.json')], 2, /--fmspc must be 12 hex/],
-      [['collateral', 'fetch', '--url', fx.url, '--fmspc', goTdx.fmspc, '--ca', 'root', '--out', join(dir, 'x.json')], 2, /--ca must be/],
       [['collateral', 'fetch', '--url', 'not a url', '--fmspc', goTdx.fmspc, '--out', join(dir, 'x.json')], 2, /not a valid URL/],
       [['collateral', 'fetch', '--url', `http://127.0.0.1:${port}`, '--fmspc', goTdx.fmspc, '--out', join(dir, 'x.json')], 1, /cannot reach/],
       [['collateral', 'fetch', '--url', fx.url, '--fmspc', '00906ED50000', '--out', join(dir, 'x.json')], 1, /not found/],
       [['collateral', 'serve', '--state-dir', join(dir, 'no-such-state')], 2, /no-such-state/],
-      [['collateral', 'serve', '--state-dir', dir, '--upstream', fx.url], 2, /not both/],
-      [['collateral', 'serve', '--upstream', fx.url, '--listen', 'nowhere'], 2, /HOST:PORT/],
       [['collateral', 'list', '--cache', join(dir, 'tdx.json')], 1, /collateral cache/],
+      [['collateral', 'fetch', '--url', fx.url, '--fmspc', goTdx.fmspc, '--query', 'novalue', '--out', join(dir, 'x.json')], 2, /--query must look like NAME=VALUE/],
     ];
     const results = await Promise.all(cases.map(([args]) => cli(args)));
     results.forEach((r, i) => {
