@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRawServer, type RawServer } from './raw-aesm-server.js';
 import { runCli } from './run-cli.js';
+import { intOption, parseFormat } from '../../src/cli/client.js';
+import { CliError } from '../../src/cli/cli-error.js';
+import { DemoInputError, parseHexField } from '../../src/demo/hex-input.js';
 import { SimPlatform } from '../../src/providers/sim/index.js';
 
 let dir: string;
@@ -41,26 +44,44 @@ describe('client commands: failures', () => {
     }
   });
 
-  it('bad hex, wrong lengths and bad numbers: exit 2 naming the flag', async () => {
-    const base = ['quote', '--socket', join(dir, 's'), '--out', join(dir, 'q.bin'), '--state-dir', dir];
-    const good = { mrenclave: '11'.repeat(32), mrsigner: '22'.repeat(32), rd: 'ab' };
-    const cases: Array<[string[], RegExp]> = [
-      [['--mrenclave', 'xyz', '--mrsigner', good.mrsigner, '--report-data', good.rd], /--mrenclave must be hex/],
-      [['--mrenclave', '11'.repeat(31), '--mrsigner', good.mrsigner, '--report-data', good.rd], /--mrenclave must be 32 bytes/],
-      [['--mrenclave', good.mrenclave, '--mrsigner', good.mrsigner, '--report-data', '00'.repeat(65)], /--report-data must be at most 64 bytes/],
-      [['--mrenclave', good.mrenclave, '--mrsigner', good.mrsigner, '--report-data', good.rd, '--isv-svn', '70000'], /--isv-svn must be between 0 and 65535/],
-      [['--mrenclave', good.mrenclave, '--mrsigner', good.mrsigner, '--report-data', good.rd, '--format', 'pem'], /--format must be one of/],
-    ];
-    const runs = await Promise.all(cases.map(([extra]) => runCli([...base, ...extra])));
-    runs.forEach((r, i) => {
-      expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toMatch(cases[i]![1]);
-      noStack(r.stderr);
-    });
-    const missing = await runCli(['quote', '--mrenclave', good.mrenclave]);
+  it('bad input: exit 2 naming the flag, without contacting anything', async () => {
+    const good = { mrenclave: '11'.repeat(32), mrsigner: '22'.repeat(32) };
+    const [badHex, missing, badTimeout] = await Promise.all([
+      runCli(['quote', '--socket', join(dir, 's'), '--out', join(dir, 'q.bin'), '--state-dir', dir,
+        '--mrenclave', 'xyz', '--mrsigner', good.mrsigner, '--report-data', 'ab']),
+      runCli(['quote', '--mrenclave', good.mrenclave]),
+      runCli(['keyids', '--timeout', '-5']),
+    ]);
+    expect(badHex.code, badHex.stderr).toBe(2);
+    expect(badHex.stderr).toMatch(/--mrenclave must be hex/);
     expect(missing.code).toBe(2);
-    const badTimeout = await runCli(['keyids', '--timeout', '-5']);
+    expect(missing.stderr).toMatch(/required option/);
     expect(badTimeout.code).toBe(2);
+    for (const r of [badHex, missing, badTimeout]) noStack(r.stderr);
+  });
+
+  it('flag parsing names the flag and the rule (in-process)', () => {
+    const cases: Array<[() => unknown, RegExp]> = [
+      [() => parseHexField('--mrenclave', '11'.repeat(31), { exact: 32 }), /--mrenclave must be 32 bytes/],
+      [() => parseHexField('--report-data', '00'.repeat(65), { max: 64 }), /--report-data must be at most 64 bytes/],
+      [() => parseHexField('--mrsigner', 'abc', { exact: 32 }), /--mrsigner must be hex/],
+      [() => intOption('--isv-svn', '70000', 0, 0xffff), /--isv-svn must be between 0 and 65535/],
+      [() => intOption('--wait', '1.5', 0), /--wait must be a whole number/],
+      [() => parseFormat('pem', ['hex', 'base64'], 'hex'), /--format must be one of hex, base64/],
+    ];
+    for (const [fn, message] of cases) {
+      let err: unknown;
+      try {
+        fn();
+      } catch (e) {
+        err = e;
+      }
+      expect(err, String(message)).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(message);
+      if (err instanceof CliError) expect(err.exitCode).toBe(2);
+      else expect(err).toBeInstanceOf(DemoInputError);
+    }
+    expect(parseHexField('--report-data', '0xCAFE', { max: 64 }).toString('hex')).toBe('cafe');
   });
 
   it('permission denied on the socket: exit 1 with the permissions hint', async () => {
