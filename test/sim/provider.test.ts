@@ -184,4 +184,17 @@ describe('sim provider (QE3/PCE emulation)', () => {
     expect((await provider.health()).tcbStatus).toBe('OutOfDate');
     await other.setTcbProfile('UpToDate');
   });
+
+  it('after `sim init --force` (a new platform) answers AESM 42, then quotes with the new identity', async () => {
+    const oldQeId = platform.record.qeId;
+    const fresh = await SimPlatform.init({ stateDir: t.dir, now: NOW, force: true });
+    expect(await aesmCode(provider.getQuoteSize(KEY_ID))).toBe(42);
+    const { targetInfo: ti } = await provider.initQuote(KEY_ID);
+    const report = fresh.ereport({ ...APP, targetInfo: ti, reportData: Buffer.alloc(0) });
+    const q = parseQuote((await provider.getQuote({ report, attKeyId: KEY_ID })).quote);
+    expect(q.header.userData.subarray(0, 16)).toEqual(fresh.record.qeId);
+    expect(fresh.record.qeId).not.toEqual(oldQeId);
+    // reports made for the old platform are now refused
+    expect(await aesmCode(provider.getQuote({ report: appReport(), attKeyId: KEY_ID }))).toBe(47);
+  });
 });
