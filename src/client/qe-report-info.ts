@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   encodeQeReportInfo,
   parseQeReportInfo,
+  parseQuote,
   parseReport,
   QE_REPORT_INFO_NONCE_SIZE,
   REPORT_SIZE,
@@ -41,12 +42,13 @@ export interface QeReportCheck {
  * simulator, `SimPlatform` can do it).
  *
  * @param sent the qe_report_info you sent; @param returned the one the daemon returned;
- * @param quote the quote at its real length (the QE hashes exactly the quote bytes, no padding).
+ * @param quote the quote as returned; zero padding after the quote (a buffer larger than the quote
+ *   size) is left out of the hash, as the QE hashes exactly the quote's bytes.
  */
 export function checkQeReportInfo(sent: Buffer, returned: Buffer, quote: Buffer): QeReportCheck {
   const before = parseQeReportInfo(sent);
   const expectedReportData = Buffer.concat([
-    createHash('sha256').update(before.nonce).update(quote).digest(),
+    createHash('sha256').update(before.nonce).update(withoutPadding(quote)).digest(),
     Buffer.alloc(32),
   ]);
   let after;
@@ -64,4 +66,16 @@ export function checkQeReportInfo(sent: Buffer, returned: Buffer, quote: Buffer)
   return ok
     ? { ok, expectedReportData, actualReportData, qeReport: after.qeReport }
     : { ok, failure: 'report-data-mismatch', expectedReportData, actualReportData, qeReport: after.qeReport };
+}
+
+/** The quote without trailing zero padding; unparseable input is hashed as given. */
+function withoutPadding(quote: Buffer): Buffer {
+  let trailing: Buffer;
+  try {
+    trailing = parseQuote(quote).trailing;
+  } catch {
+    return quote;
+  }
+  if (trailing.length === 0 || trailing.some((b) => b !== 0)) return quote;
+  return quote.subarray(0, quote.length - trailing.length);
 }

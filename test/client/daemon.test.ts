@@ -107,6 +107,16 @@ describe('AesmClient against the real daemon (sim provider)', () => {
     expect(checkQeReportInfo(sent, qeReportInfo!, tampered)).toMatchObject({ ok: false, failure: 'report-data-mismatch' });
   });
 
+  it('getQuote with a buffer larger than the quote: zero-padded like aesmd, and the QE report still checks', async () => {
+    const targetInfo = await client.getTargetInfo();
+    const size = await client.getQuoteSize();
+    const sent = createQeReportInfo(enclave.targetInfo());
+    const { quote, qeReportInfo } = await client.getQuote(enclave.report(targetInfo, Buffer.from('pad')), { qeReportInfo: sent, quoteSize: size + 100 });
+    expect(quote).toHaveLength(size + 100);
+    expect(quote.subarray(size).every((b) => b === 0)).toBe(true);
+    expect(checkQeReportInfo(sent, qeReportInfo!, quote).ok).toBe(true);
+  });
+
   it('a report not targeted at the QE: AESM 47 with the targeting hint', async () => {
     const report = enclave.report(enclave.targetInfo(), Buffer.alloc(0)); // targeted at itself
     expect(report).toHaveLength(REPORT_SIZE);
