@@ -53,6 +53,8 @@ export interface ParsedCertificate {
   keyUsage?: number;
   basicConstraints?: { ca: boolean; pathLen?: number };
   publicKey: KeyObject;
+  /** DER of the SubjectPublicKeyInfo (compared byte-wise: exporting a KeyObject per call is slow). */
+  spki: Buffer;
   /** Raw bytes of the signed TBSCertificate and of the signature (DER ECDSA-Sig-Value). */
   tbs: Buffer;
   signature: Buffer;
@@ -138,6 +140,7 @@ export function parseCertificate(der: Buffer): ParsedCertificate {
       ...(ku ? { keyUsage: parseKeyUsage(ku.value) } : {}),
       ...(bc ? { basicConstraints: parseBasicConstraints(bc.value) } : {}),
       publicKey,
+      spki: rawOf(spkiEl),
       tbs: rawOf(tbsEl),
       signature: sigBits,
       signatureAlgorithm,

@@ -63,11 +63,7 @@ function leafProblem(c: ParsedCertificate): string | undefined {
 
 /** Find the trusted root this chain root is (QVL: signature bytes equal; QvE: same public key). */
 export function anchorFor(root: ParsedCertificate, anchors: TrustAnchor[]): TrustAnchor | undefined {
-  return anchors.find(
-    (a) =>
-      a.cert.signature.equals(root.signature) &&
-      a.cert.publicKey.export({ format: 'der', type: 'spki' }).equals(root.publicKey.export({ format: 'der', type: 'spki' })),
-  );
+  return anchors.find((a) => a.cert.signature.equals(root.signature) && a.cert.spki.equals(root.spki));
 }
 
 /**

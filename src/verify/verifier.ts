@@ -59,12 +59,23 @@ export class VerifierConfigError extends Error {
 
 const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 
-function attestationKey(xy: Buffer): KeyObject {
+/**
+ * KeyObject of an attestation key. Importing a key costs about as much as an ECDSA verify, and a platform
+ * signs every quote with the same key until it rotates, so keys are kept (bounded) by their bytes.
+ */
+function attestationKey(xy: Buffer, cache: Map<string, KeyObject>, max: number): KeyObject {
+  const id = xy.toString('hex');
+  const hit = cache.get(id);
+  if (hit) return hit;
+  let key: KeyObject;
   try {
-    return createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, Buffer.from([4]), xy]), format: 'der', type: 'spki' });
+    key = createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, Buffer.from([4]), xy]), format: 'der', type: 'spki' });
   } catch {
     throw new VerificationError('QUOTE_FORMAT', 'the attestation public key is not a valid P-256 point');
   }
+  if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+  cache.set(id, key);
+  return key;
 }
 
 function verifyP1363(data: Buffer, key: KeyObject, sig: Buffer): boolean {
@@ -94,7 +105,7 @@ function buildAnchors(roots: (string | Buffer)[] | undefined, intelKey: Buffer, 
       }
       const problem = trustedRootProblem(cert);
       if (problem) throw new VerifierConfigError(`trusted root "${cert.subjectCN}" ${problem}`);
-      anchors.push({ cert, intel: cert.publicKey.export({ format: 'der', type: 'spki' }).equals(intelKey) });
+      anchors.push({ cert, intel: cert.spki.equals(intelKey) });
     }
   }
   return anchors;
@@ -108,8 +119,9 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
   const max = opts.maxCacheEntries ?? 1024;
   const anchors: TrustAnchor[] = [];
   const checker = new CollateralChecker(anchors, max);
-  const intelKey = checker.certs.get(pemCertificates(INTEL_SGX_ROOT_CA_PEM)[0]).publicKey.export({ format: 'der', type: 'spki' });
+  const intelKey = checker.certs.get(pemCertificates(INTEL_SGX_ROOT_CA_PEM)[0]).spki;
   anchors.push(...buildAnchors(opts.trustedRoots, intelKey, checker.certs));
+  const attestationKeys = new Map<string, KeyObject>();
   const contexts = new Map<string, { ctx?: VerifiedContext; error?: VerificationError }>();
   const pckExtensions = new Map<string, PckExtension>();
 
@@ -308,7 +320,7 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
       isvSvn: qer.isvSvn,
     });
     if (qeMatch.status !== 'NotSupported') r.qeStatus = qeMatch.status;
-    const ak = attestationKey(quote.attestPubKey);
+    const ak = attestationKey(quote.attestPubKey, attestationKeys, max);
     if (!verifyP1363(quote.raw.subarray(0, quote.signedLength), ak, quote.signature)) {
       throw new VerificationError('INVALID_QUOTE_SIGNATURE', 'the quote signature does not verify with the attestation key');
     }
