@@ -1,4 +1,6 @@
-import { SimPlatform, type SimCollateral } from '../providers/sim/index.js';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { SimPlatform, StateFiles, type SimCollateral } from '../providers/sim/index.js';
 import { PcsError } from './errors.js';
 import { encodeIssuerChainHeader } from './issuer-chain.js';
 import type { CollateralBackend, ServedItem, SignedItemQuery } from './server-backend.js';
@@ -10,16 +12,40 @@ import { derCrlToPem } from './server-backend.js';
  * simulator has no TDX platform, so /tdx/... answers 404.
  */
 export async function createSimBackend(opts: { stateDir?: string; platform?: SimPlatform; now?: () => Date }): Promise<CollateralBackend> {
-  const platform = opts.platform ?? (await SimPlatform.load(opts.stateDir ?? ''));
+  let platform = opts.platform ?? (await SimPlatform.load(opts.stateDir ?? ''));
   const now = opts.now ?? (() => new Date());
-  const collateral = (): Promise<SimCollateral> => platform.collateral({ now: now() });
+  // `sim set-tcb` (or a re-init) in another process rewrites platform.json atomically: notice it, so
+  // the server always answers what the state dir says now.
+  const marker = join(platform.stateDir, StateFiles.platform);
+  const stamp = (): string => {
+    try {
+      const st = statSync(marker);
+      return `${st.ino}:${st.mtimeMs}:${st.size}`;
+    } catch {
+      return 'missing';
+    }
+  };
+  let seen = stamp();
+  async function current(): Promise<SimPlatform> {
+    const s = stamp();
+    if (s !== seen && s !== 'missing') {
+      try {
+        platform = await SimPlatform.load(platform.stateDir);
+        seen = s;
+      } catch {
+        // a half-written state: keep serving the last complete one and look again next time
+      }
+    }
+    return platform;
+  }
+  const collateral = async (): Promise<SimCollateral> => (await current()).collateral({ now: now() });
   const signingChainHeader = async () => encodeIssuerChainHeader((await collateral()).tcbInfoIssuerChain);
 
   async function checkEvaluation(q: SignedItemQuery): Promise<void> {
     if (q.tcbEvaluationDataNumber === undefined) return;
-    const current = platform.record.tcbEvaluationDataNumber;
-    if (q.tcbEvaluationDataNumber > current) throw new PcsError('NOT_FOUND', `no TCB evaluation data number ${q.tcbEvaluationDataNumber}`);
-    if (q.tcbEvaluationDataNumber < current) {
+    const latest = (await current()).record.tcbEvaluationDataNumber;
+    if (q.tcbEvaluationDataNumber > latest) throw new PcsError('NOT_FOUND', `no TCB evaluation data number ${q.tcbEvaluationDataNumber}`);
+    if (q.tcbEvaluationDataNumber < latest) {
       throw new PcsError('HTTP_STATUS', `TCB evaluation data number ${q.tcbEvaluationDataNumber} is no longer available`, { status: 410 });
     }
   }

@@ -12,7 +12,7 @@ import {
   parseListen,
   SIMULATED_HEADER,
 } from '../../src/pcs/index.js';
-import type { SimCollateral, SimPlatform } from '../../src/providers/sim/index.js';
+import { SimPlatform, type SimCollateral } from '../../src/providers/sim/index.js';
 import { pcsSignatureValid } from './helpers/testdata.js';
 import { newSimPlatform, simQuote } from './helpers/sim.js';
 
@@ -144,6 +144,21 @@ describe('collateral server, sim mode: PCS v4 endpoints over real HTTP', () => {
     expect(collateral.tcb_info).toBe(sim.tcbInfoBody);
     const res = dcapQvl.QuoteVerifier.newWithRootCa(platform.rootCertDer).verify(quote, collateral, Math.floor(NOW.getTime() / 1000));
     expect(res.status).toBe('UpToDate');
+  });
+
+  it('notices a TCB profile change made by another process in the state dir', async () => {
+    const other = await SimPlatform.load(platform.stateDir);
+    await other.setTcbProfile('OutOfDate');
+    try {
+      const r = await createPcsClient({ baseUrl: url }).getTcbInfo('SGX', sim.fmspc);
+      const expected = await other.collateral({ now: NOW });
+      expect(r.body).toBe(expected.tcbInfoBody);
+      expect(r.body).not.toBe(sim.tcbInfoBody);
+    } finally {
+      await other.setTcbProfile('UpToDate');
+    }
+    const back = await createPcsClient({ baseUrl: url }).getTcbInfo('SGX', sim.fmspc);
+    expect(back.body).toBe(sim.tcbInfoBody);
   });
 
   it('parseListen', () => {
