@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import { AesmClient } from '../client/index.js';
-import { createCollateralServer, createPcsClient, createPcsCollateralSource, createSimBackend } from '../pcs/index.js';
+import { createPcsClient, createPcsCollateralSource } from '../pcs/index.js';
 import { SimPlatform, StateFiles, type TcbProfile } from '../providers/sim/index.js';
 import { parseQuote } from '../sgx/index.js';
 import { verifyQuote, type VerificationResult } from '../verify/index.js';
@@ -37,7 +37,7 @@ interface Running {
   dir?: string;
   daemon?: CliProcess;
   app?: CliProcess;
-  collateral?: { close(): Promise<unknown> };
+  collateral?: CliProcess;
 }
 
 /**
@@ -112,12 +112,19 @@ async function steps(story: Story, running: Running, opts: DemoOptions): Promise
     };
   });
 
-  // 2. The collateral server (PCS v4 endpoints) over the simulated PKI.
+  // 2. The collateral server (PCS v4 endpoints) over the simulated PKI, as its own process.
   const baseUrl = await story.run('Collateral server (PCS v4 API)', async () => {
-    const app = createCollateralServer({ backend: await createSimBackend({ platform }) });
-    running.collateral = app;
-    const address = await app.listen({ host: '127.0.0.1', port: 0 });
-    return { value: address, details: [`${address}/sgx/certification/v4/… serving SIMULATED collateral (what \`collateral serve\` runs)`] };
+    running.collateral = new CliProcess(
+      'the collateral server',
+      ['collateral', 'serve', '--state-dir', platformDir, '--listen', '127.0.0.1:0', '--log-level', 'warn'],
+      baseEnv,
+    );
+    const m = await running.collateral.waitFor(/collateral server listening on (http:\/\/[^\s]+?):? /, 15_000);
+    const address = m[1] as string;
+    return {
+      value: address,
+      details: [`\`collateral serve\`, pid ${running.collateral.child.pid}: ${address}/sgx/certification/v4/… serving SIMULATED collateral`],
+    };
   });
 
   // 3. The quote helper daemon, as the DaemonSet would run it on the node.
@@ -242,8 +249,8 @@ async function cleanUp(running: Running, keep: boolean): Promise<string[]> {
     notes.push(`daemon stopped (${signal ? `signal ${signal}` : `exit ${code}`})`);
   }
   if (running.collateral) {
-    await running.collateral.close().catch(() => undefined);
-    notes.push('collateral server closed');
+    const { code, signal } = await running.collateral.stop(3000);
+    notes.push(`collateral server stopped (${signal ? `signal ${signal}` : `exit ${code}`})`);
   }
   if (running.dir) {
     if (keep) {

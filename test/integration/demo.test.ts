@@ -38,10 +38,11 @@ function alive(pid: number): boolean {
   }
 }
 
-function leftovers(out: string): { dir?: string; daemonPid?: number } {
+function leftovers(out: string): { dir?: string; daemonPid?: number; collateralPid?: number } {
   const dir = out.match(/state dir (\/\S+)\/node\/sim-platform/)?.[1];
   const pid = out.match(/pid (\d+), listening on/)?.[1];
-  return { dir, daemonPid: pid ? Number(pid) : undefined };
+  const cpid = out.match(/`collateral serve`, pid (\d+)/)?.[1];
+  return { dir, daemonPid: pid ? Number(pid) : undefined, collateralPid: cpid ? Number(cpid) : undefined };
 }
 
 describe('npm run demo / sgx-quote-helper demo', () => {
@@ -62,13 +63,15 @@ describe('npm run demo / sgx-quote-helper demo', () => {
       /MRENCLAVE [0-9a-f]{64}/,
       /TCB status {2}UpToDate \(SGX_QL_QV_RESULT_OK\) — SIMULATED/,
       /cleanup: daemon stopped \(exit 0\)/,
+      /cleanup: collateral server stopped \(exit 0\)/,
       /DEMO OK \(SIMULATED\)/,
     ]) {
       expect(r.out).toMatch(line);
     }
-    const { dir, daemonPid } = leftovers(r.out);
+    const { dir, daemonPid, collateralPid } = leftovers(r.out);
     expect(dir && existsSync(dir)).toBe(false);
     expect(daemonPid && alive(daemonPid)).toBe(false);
+    expect(collateralPid && alive(collateralPid)).toBe(false);
   });
 
   it('exits 1 when verification does not accept the platform (Revoked profile), and still cleans up', async () => {
@@ -87,8 +90,9 @@ describe('npm run demo / sgx-quote-helper demo', () => {
     expect(r.code, r.out).toBe(130);
     expect(r.out).toMatch(/SIGINT: stopping the demo and cleaning up/);
     expect(r.out).toMatch(/cleanup: daemon stopped/);
-    const { dir, daemonPid } = leftovers(r.out);
+    const { dir, daemonPid, collateralPid } = leftovers(r.out);
     expect(dir && existsSync(dir)).toBe(false);
     expect(daemonPid && alive(daemonPid)).toBe(false);
+    expect(collateralPid && alive(collateralPid)).toBe(false);
   });
 });
