@@ -170,3 +170,32 @@ describe('createVerifier caches verified collateral', () => {
     expect(later.status).toBe('ConfigurationAndSWHardeningNeeded');
   });
 });
+
+describe("Intel's QVL sample data (Intel test PKI, TCB info v2, cert type 1)", () => {
+  it('verifies with the chain from the collateral under its test root, reported simulated', async () => {
+    const D = 'intel-qvl-sampledata';
+    const text = (f: string) => bytes(`${D}/${f}`).toString('utf8');
+    // Our own bundle format, carrying the whole PCS response bodies as served.
+    const bundle = {
+      format: 'sgx-quote-helper/collateral-v1',
+      pckCrlIssuerChain: text('pckSignChain.pem'),
+      rootCaCrl: bytes(`${D}/rootCaCrl.der`).toString('hex'),
+      pckCrl: bytes(`${D}/intermediateCaCrl.der`).toString('hex'),
+      tcbInfoIssuerChain: text('tcbSignChain.pem'),
+      tcbInfo: text('tcbInfo.json'),
+      qeIdentityIssuerChain: text('tcbSignChain.pem'),
+      qeIdentity: text('qeIdentity.json'),
+      pckCertificateChain: text('pckCert.pem') + text('pckSignChain.pem'),
+    };
+    const r = await verifyQuote(bytes(`${D}/quote.dat`), {
+      collateral: parseCollateralBundle(JSON.stringify(bundle)),
+      now: new Date('2020-01-01T00:00:00Z'),
+      trustedRoots: [text('trustedRootCaCert.pem')],
+    });
+    expect(r.ok, r.message).toBe(true);
+    expect(r.status).toBe('UpToDate');
+    expect(r.simulated).toBe(true); // Intel's test root is not the production root
+    const prod = await verifyQuote(bytes(`${D}/quote.dat`), { collateral: parseCollateralBundle(JSON.stringify(bundle)), now: new Date('2020-01-01T00:00:00Z') });
+    expect(prod.reason).toBe('PCK_CHAIN_UNTRUSTED');
+  });
+});
