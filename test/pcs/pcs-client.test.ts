@@ -118,6 +118,21 @@ describe('PCS v4 client against replayed real PCS answers', () => {
     expect(last.headers.metadata).toBe('true');
   });
 
+  it('Intel PCS base URL: the root CA CRL comes from Intel\'s DER URL (fetch injected: Intel is unreachable here)', async () => {
+    const seen: string[] = [];
+    const c = createPcsClient({
+      baseUrl: 'https://api.trustedservices.intel.com/sgx/certification/v4',
+      fetch: async (u) => {
+        seen.push(u);
+        return new Response(mobilecoin.rootCrlDer(), { status: 200 });
+      },
+    });
+    expect(c.baseUrl).toBe('https://api.trustedservices.intel.com');
+    const r = await c.getRootCaCrl();
+    expect(seen).toEqual(['https://certificates.trustedservices.intel.com/IntelSGXRootCA.der']);
+    expect(r.der.equals(mobilecoin.rootCrlDer())).toBe(true);
+  });
+
   it('uses an injected fetch and clock', async () => {
     const seen: string[] = [];
     const at = new Date('2023-06-20T00:00:00Z');
