@@ -3,7 +3,9 @@ import { collateralFromDcapQvlJson } from '../../src/pcs/bundle.js';
 import { SimPlatform, TCB_PROFILES, toDcapQvlCollateral } from '../../src/providers/sim/index.js';
 import { createVerifier } from '../../src/verify/index.js';
 import { tempDir } from '../sim/helpers.js';
-import { simQuote } from './sim-fixtures.js';
+import { convergeWithQe, type TcbLevelStatus } from '../../src/verify/index.js';
+import { parseQuote } from '../../src/sgx/index.js';
+import { signJson, simKeys, simQuote } from './sim-fixtures.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 
@@ -42,4 +44,30 @@ describe('simulated platform: each TCB profile gives its status', () => {
     const intel = await createVerifier().verify(simQuote(platform), { collateral, now: NOW });
     expect(intel.reason).toBe('PCK_CHAIN_UNTRUSTED');
   });
+
+  // Intel convergence, not dcap-qvl's worst-wins: a QE identity that rates this QE OutOfDate (re-signed with
+  // the simulator's TCB Signing key) combined with each platform profile gives the spec §5.G table's value.
+  it.each(['UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded', 'OutOfDate', 'OutOfDateConfigurationNeeded'] as const)(
+    'QE OutOfDate × platform %s',
+    async (profile) => {
+      await platform.setTcbProfile(profile);
+      const sim = await platform.collateral({ now: NOW });
+      const quote = simQuote(platform);
+      const qeSvn = parseQuote(quote).qe.qeReport.isvSvn;
+      const identity = JSON.parse(sim.qeIdentityBody) as Record<string, unknown>;
+      identity.tcbLevels = [
+        { tcb: { isvsvn: qeSvn + 1 }, tcbDate: '2026-01-01T00:00:00Z', tcbStatus: 'UpToDate' },
+        { tcb: { isvsvn: qeSvn }, tcbDate: '2025-01-01T00:00:00Z', tcbStatus: 'OutOfDate', advisoryIDs: ['INTEL-SA-00615'] },
+      ];
+      const body = JSON.stringify(identity);
+      const key = (await simKeys(t.dir)).tcbSigningKey;
+      const collateral = { ...collateralFromDcapQvlJson(toDcapQvlCollateral(sim)), qeIdentityBody: body, qeIdentitySignature: signJson(body, key) };
+      const r = await createVerifier({ trustedRoots: [sim.rootCertDer] }).verify(quote, { collateral, now: new Date(NOW.getTime() + 60_000) });
+      expect(r.ok, r.message).toBe(true);
+      expect(r.qeStatus).toBe('OutOfDate');
+      expect(r.status).toBe(convergeWithQe(profile as TcbLevelStatus, 'OutOfDate'));
+      expect(r.status).toBe(profile.startsWith('Configuration') || profile === 'OutOfDateConfigurationNeeded' ? 'OutOfDateConfigurationNeeded' : 'OutOfDate');
+      expect(r.advisoryIds).toContain('INTEL-SA-00615');
+    },
+  );
 });
