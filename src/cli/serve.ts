@@ -56,18 +56,10 @@ async function serve(flags: ServeFlags): Promise<number> {
     throw new CliError(`cannot start the ${kind} provider: ${(e as Error).message}${name === 'SimStateError' ? ` (state dir ${config.stateDir})` : ''}`, EXIT_FAILURE);
   }
 
-  let daemon: DaemonHandle;
-  try {
-    daemon = await startDaemon(config, provider, { logger });
-  } catch (e) {
-    await provider.close().catch(() => undefined);
-    if (e instanceof DaemonError) throw new CliError(e.message, e.code === 'CONFIG_INVALID' ? EXIT_BAD_INPUT : EXIT_FAILURE);
-    throw e;
-  }
-  void daemon.opsAddress.then((address) => {
-    if (address) logger.info({ address }, 'ops server listening');
-  });
-
+  // Signal handlers go in before the socket is published: a SIGTERM that arrives between "serving"
+  // and handler installation would otherwise kill the process without a drain.
+  let daemon: DaemonHandle | undefined;
+  let stopRequested = false;
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
@@ -77,10 +69,25 @@ async function serve(flags: ServeFlags): Promise<number> {
       process.exit(0);
     }
     logger.info({ signal: sig }, 'signal received: stopping');
-    void daemon.shutdown('signal');
+    stopRequested = true;
+    if (daemon) void daemon.shutdown('signal');
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+
+  try {
+    daemon = await startDaemon(config, provider, { logger });
+  } catch (e) {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await provider.close().catch(() => undefined);
+    if (e instanceof DaemonError) throw new CliError(e.message, e.code === 'CONFIG_INVALID' ? EXIT_BAD_INPUT : EXIT_FAILURE);
+    throw e;
+  }
+  if (stopRequested) void daemon.shutdown('signal');
+  void daemon.opsAddress.then((address) => {
+    if (address) logger.info({ address }, 'ops server listening');
+  });
 
   const exit = await daemon.closed;
   process.off('SIGTERM', onSignal);

@@ -124,7 +124,8 @@ export class AesmSocketServer {
     const reject = (reason: FrameRejectReason, gently: boolean) => {
       settled = true;
       this.opts.metrics.framesRejected.inc({ reason });
-      this.opts.logger.info({ conn: conn.id, reason }, 'request rejected without reply');
+      // Connect-and-close (liveness probes, a successor checking the socket) is routine: debug only.
+      this.opts.logger[reason === 'disconnected' ? 'debug' : 'info']({ conn: conn.id, reason }, 'request rejected without reply');
       if (gently) this.closeGently(conn);
       else socket.destroy();
     };

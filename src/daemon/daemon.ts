@@ -99,7 +99,16 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
   }
   if (previous !== 'absent') metrics.handovers.inc({ direction: 'took-over' });
   logger.info(
-    { socket: config.socketPath, previous, provider: provider.name, simulated: provider.simulated, version: VERSION, mode: config.socketMode.toString(8) },
+    {
+      socket: config.socketPath,
+      previous,
+      provider: provider.name,
+      simulated: provider.simulated,
+      version: VERSION,
+      mode: config.socketMode.toString(8),
+      // Process start to serving, including module loading and provider start-up.
+      startupMs: Math.round(process.uptime() * 1000),
+    },
     previous === 'live' ? 'took over the AESM socket from the running instance' : previous === 'stale' ? 'replaced a stale AESM socket' : 'AESM socket listening',
   );
   if (provider.simulated) logger.warn({ provider: provider.name }, 'SIMULATED provider: quotes are not backed by SGX hardware and verify only against the simulated root CA');
