@@ -9,7 +9,6 @@ export const VerifyReasons = [
   'COLLATERAL_MISSING', // neither collateral nor a collateral source was given
   'COLLATERAL_UNAVAILABLE', // the collateral source failed
   'COLLATERAL_FORMAT', // a collateral container field is malformed
-  'TRUSTED_ROOT_INVALID', // a trusted root is not a self-signed CA certificate
   // C: PCK chain and CRLs
   'PCK_CHAIN_FORMAT', // not exactly 3 parseable certificates
   'PCK_CHAIN_INVALID', // names, required extensions, key usage/basic constraints, issuer or signature wrong

@@ -48,9 +48,8 @@ export interface QuoteVerifier {
   readonly cacheSize: number;
 }
 
-/** Invalid verifier options (a trusted root that is not a self-signed CA certificate). */
+/** Invalid verifier options: a trusted root that is not a self-signed CA certificate, or an invalid `now`. */
 export class VerifierConfigError extends Error {
-  readonly reason: VerifyReason = 'TRUSTED_ROOT_INVALID';
   constructor(message: string) {
     super(message);
     this.name = 'VerifierConfigError';
@@ -161,6 +160,7 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
 
   async function verify(input: Buffer | Uint8Array | Quote, call: VerifyCallOptions = {}): Promise<VerificationResult> {
     const now = call.now ?? (typeof opts.now === 'function' ? opts.now() : (opts.now ?? new Date()));
+    if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new VerifierConfigError('the verification time (now) is not a valid Date');
     const policy = call.policy ?? opts.policy;
     const r: VerificationResult = {
       ok: false,

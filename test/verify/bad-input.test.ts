@@ -115,6 +115,7 @@ describe('bad input gives a typed failure, never an exception', () => {
     expect(() => createVerifier({ trustedRoots: [''] })).toThrow(VerifierConfigError);
     const leaf = (parseQuote(QUOTE).qe.certificationData as { certificatesPem: string[] }).certificatesPem[0];
     expect(() => createVerifier({ trustedRoots: [leaf] })).toThrow(/not self-signed/);
+    return expect(createVerifier().verify(QUOTE, { now: new Date('not a date') })).rejects.toBeInstanceOf(VerifierConfigError);
   });
 
   it('flipping any single bit of the signed quote range fails a signature check', async () => {
