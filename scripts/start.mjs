@@ -1,11 +1,69 @@
 #!/usr/bin/env node
-// `npm start`: run the daemon with the sim provider. Placeholder until the daemon lands.
+// `npm start`: run the quote daemon with the SIMULATED sim provider, on a socket path this user can
+// create. Order: SQH_SOCKET, else /var/run/aesmd/aesm.socket when writable, else a per-user runtime
+// directory. Same for the state: SQH_STATE_DIR, else /var/lib/sgx-quote-helper when writable, else
+// ~/.local/state/sgx-quote-helper. Extra arguments go to `serve` (and win over these defaults).
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { accessSync, constants, existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const cli = path.join(root, 'dist', 'cli', 'main.js');
-const child = spawn(process.execPath, [cli, 'serve', '--provider', 'sim', ...process.argv.slice(2)], { stdio: 'inherit' });
+const extra = process.argv.slice(2);
+
+/** True when `dir` exists and is writable, or could be created under a writable existing parent. */
+function usable(dir) {
+  let d = dir;
+  while (!existsSync(d)) {
+    const parent = path.dirname(d);
+    if (parent === d) return false;
+    d = parent;
+  }
+  try {
+    accessSync(d, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+const runtimeDir = process.env.XDG_RUNTIME_DIR && usable(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : os.tmpdir();
+const socket =
+  process.env.SQH_SOCKET ||
+  (usable('/var/run/aesmd') ? '/var/run/aesmd/aesm.socket' : path.join(runtimeDir, `sgx-quote-helper-${uid}`, 'aesm.socket'));
+const stateHome = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
+const stateDir =
+  process.env.SQH_STATE_DIR || (usable('/var/lib/sgx-quote-helper') ? '/var/lib/sgx-quote-helper' : path.join(stateHome, 'sgx-quote-helper'));
+
+const flagValue = (name) => {
+  const i = extra.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return undefined;
+  return extra[i].includes('=') ? extra[i].slice(name.length + 1) : extra[i + 1];
+};
+const shownSocket = flagValue('--socket') ?? socket;
+const shownState = flagValue('--state-dir') ?? stateDir;
+const ops = flagValue('--ops-listen') ?? process.env.SQH_OPS_LISTEN ?? '127.0.0.1:9464';
+
+// The built CLI is what production runs; from a fresh checkout without `npm run build`, run the sources.
+const built = path.join(root, 'dist', 'cli', 'main.js');
+const cli = existsSync(built) ? [built] : ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts')];
+
+process.stderr.write(
+  [
+    'sgx-quote-helper: starting the quote daemon with the SIMULATED sim provider (quotes are not backed by SGX hardware)',
+    `  AESM socket: ${shownSocket}`,
+    `  state dir:   ${shownState}`,
+    `  ops:         http://${ops}/healthz /readyz /metrics`,
+    `  clients:     SQH_SOCKET=${shownSocket} (our client), or bind-mount it to /var/run/aesmd/aesm.socket (Intel's)`,
+    '',
+  ].join('\n'),
+);
+
+const child = spawn(process.execPath, [...cli, 'serve', '--provider', 'sim', ...extra], {
+  stdio: 'inherit',
+  env: { ...process.env, SQH_SOCKET: socket, SQH_STATE_DIR: stateDir },
+});
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
