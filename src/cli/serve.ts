@@ -24,6 +24,7 @@ export function register(program: Command): void {
     .option('--request-timeout <duration>', 'deadline for receiving a request on a connection (env SQH_REQUEST_TIMEOUT; default 5s)')
     .option('--provider-timeout <duration>', 'deadline for a provider call, answered with AESM_BUSY after it (env SQH_PROVIDER_TIMEOUT; default 10s)')
     .option('--max-request-size <bytes>', 'largest request frame body (env SQH_MAX_REQUEST_SIZE; default 64KiB)')
+    .option('--on-replaced <exit|wait>', 'after a new instance took the socket: exit 0, or stay unready until SIGTERM (use wait under a DaemonSet) (env SQH_ON_REPLACED; default exit)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env SQH_LOG_LEVEL; default info)')
     .option('--config <file>', 'YAML/JSON file with the same options in camelCase (env SQH_CONFIG); flags and env win')
     .action(async (flags: ServeFlags) => {

@@ -11,6 +11,9 @@ export const PROVIDER_KINDS = ['auto', 'sim', 'upstream', 'dcap'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const ON_REPLACED = ['exit', 'wait'] as const;
+/** What an instance does after a successor took its socket: exit 0, or stay (not ready) until SIGTERM. */
+export type OnReplaced = (typeof ON_REPLACED)[number];
 
 export const DEFAULT_SOCKET_PATH = '/var/run/aesmd/aesm.socket';
 export const DEFAULT_STATE_DIR = '/var/lib/sgx-quote-helper';
@@ -41,6 +44,7 @@ export interface DaemonConfig {
   providerTimeoutMs: number;
   maxRequestSize: number;
   logLevel: LogLevel;
+  onReplaced: OnReplaced;
 }
 
 export const DEFAULTS = {
@@ -53,6 +57,7 @@ export const DEFAULTS = {
   providerTimeoutMs: 10_000,
   maxRequestSize: 64 * 1024,
   logLevel: 'info' as LogLevel,
+  onReplaced: 'exit' as OnReplaced,
 };
 
 /** One option: its flag, env var and config-file key. */
@@ -76,6 +81,7 @@ export interface RawConfig {
   providerTimeout?: string;
   maxRequestSize?: string;
   logLevel?: string;
+  onReplaced?: string;
 }
 
 export const OPTION_SPECS: readonly OptionSpec[] = [
@@ -92,6 +98,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'providerTimeout', flag: '--provider-timeout', env: 'SQH_PROVIDER_TIMEOUT' },
   { key: 'maxRequestSize', flag: '--max-request-size', env: 'SQH_MAX_REQUEST_SIZE' },
   { key: 'logLevel', flag: '--log-level', env: 'SQH_LOG_LEVEL' },
+  { key: 'onReplaced', flag: '--on-replaced', env: 'SQH_ON_REPLACED' },
 ];
 
 export interface ConfigSources {
@@ -167,6 +174,8 @@ export function resolveConfig(sources: ConfigSources = {}): DaemonConfig {
   const maxRequestSize = num('maxRequestSize', (s) => parseSize(s, 4096, 16 * 1024 * 1024), DEFAULTS.maxRequestSize);
   const logLevel = (raw.logLevel ?? DEFAULTS.logLevel) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) bad('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+  const onReplaced = (raw.onReplaced ?? DEFAULTS.onReplaced) as OnReplaced;
+  if (!ON_REPLACED.includes(onReplaced)) bad('onReplaced', `must be one of ${ON_REPLACED.join(', ')}`);
 
   if (errors.length > 0) {
     throw new DaemonError('CONFIG_INVALID', `invalid configuration: ${errors.join('; ')}`);
@@ -185,6 +194,7 @@ export function resolveConfig(sources: ConfigSources = {}): DaemonConfig {
     providerTimeoutMs,
     maxRequestSize,
     logLevel,
+    onReplaced,
   };
 }
 

@@ -116,11 +116,13 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
   const watcher = new SocketOwnershipWatcher(config.socketPath, identity);
   let resolveClosed!: (e: DaemonExit) => void;
   const closed = new Promise<DaemonExit>((r) => (resolveClosed = r));
-  let shuttingDown: Promise<DaemonExit> | undefined;
+  let socketDrained: Promise<number> | undefined;
+  let finishing: Promise<DaemonExit> | undefined;
+  let firstReason: ShutdownReason | undefined;
 
-  const shutdown = (reason: ShutdownReason = 'stopped'): Promise<DaemonExit> => {
-    if (shuttingDown) return shuttingDown;
-    shuttingDown = (async () => {
+  // Stop serving the AESM socket: once, whatever asked first.
+  const drainSocket = (reason: ShutdownReason): Promise<number> => {
+    socketDrained ??= (async () => {
       draining = true;
       watcher.stop();
       if (reason === 'replaced') {
@@ -133,17 +135,34 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
         logger.info({ removedSocket: removed }, removed ? 'removed our socket file' : 'socket file belongs to another instance; left in place');
       }
       logger.info({ reason, open: socketServer.openConnections, drainTimeoutMs: config.drainTimeoutMs }, 'draining');
-      const cutConnections = await socketServer.drain(config.drainTimeoutMs);
-      if (cutConnections > 0) logger.warn({ cutConnections }, 'drain timeout: connections cut');
-      await ops?.close();
+      const cut = await socketServer.drain(config.drainTimeoutMs);
+      if (cut > 0) logger.warn({ cutConnections: cut }, 'drain timeout: connections cut');
       await provider.close().catch((e) => logger.warn({ err: (e as Error).message }, 'provider close failed'));
-      const exit: DaemonExit = { reason, exitCode: reason === 'removed' ? 1 : 0, cutConnections };
+      return cut;
+    })();
+    return socketDrained;
+  };
+
+  const shutdown = (reason: ShutdownReason = 'stopped'): Promise<DaemonExit> => {
+    firstReason ??= reason;
+    if (finishing) return finishing;
+    if (reason === 'replaced' && config.onReplaced === 'wait') {
+      // Under a supervisor that restarts exited processes (a DaemonSet's restartPolicy: Always), exiting
+      // would bring this old version back to take the socket again; stay, unready, until SIGTERM.
+      void drainSocket(reason).then(() => logger.info({}, 'replaced and drained; waiting for SIGTERM (--on-replaced wait)'));
+      return closed;
+    }
+    finishing = (async () => {
+      const cutConnections = await drainSocket(reason);
+      await ops?.close();
+      const exitReason = firstReason ?? reason;
+      const exit: DaemonExit = { reason: exitReason, exitCode: exitReason === 'removed' ? 1 : 0, cutConnections };
       logger.info(exit, 'stopped');
       logger.flush?.();
       resolveClosed(exit);
       return exit;
     })();
-    return shuttingDown;
+    return finishing;
   };
 
   watcher.on('replaced', () => {

@@ -104,3 +104,29 @@ describe('socket publishing', () => {
     removeDir(dir);
   });
 });
+
+describe('--on-replaced wait (for supervisors that restart exited processes)', () => {
+  it('drains and stays up, unready, until told to stop; then exits 0 without touching the new socket', async () => {
+    const dir = tempDir();
+    const d = await startTestDaemon(dir, new FakeProvider(), { onReplaced: 'wait' });
+    const { scrape } = await import('./helpers.js');
+    const ops = (await d.opsAddress)!;
+    const successor = net.createServer((s) => s.end());
+    try {
+      await publishSocket(successor, d.config.socketPath, { mode: 0o666 });
+      const ino = lstatSync(d.config.socketPath).ino;
+      // Readiness flips to 503 once the replacement is noticed; liveness stays 200.
+      for (let i = 0; i < 200 && (await scrape(ops, '/readyz')).status !== 503; i++) await new Promise((r) => setTimeout(r, 10));
+      expect((await scrape(ops, '/readyz')).status).toBe(503);
+      expect((await scrape(ops, '/healthz')).status).toBe(200);
+      const early = await Promise.race([d.closed.then(() => 'exited'), new Promise((r) => setTimeout(() => r('still running'), 600))]);
+      expect(early).toBe('still running');
+      const exit = await d.shutdown('signal');
+      expect(exit).toMatchObject({ reason: 'replaced', exitCode: 0 });
+      expect(lstatSync(d.config.socketPath).ino).toBe(ino);
+    } finally {
+      successor.close();
+      removeDir(dir);
+    }
+  });
+});
