@@ -12,10 +12,13 @@ describe('socket publishing', () => {
     const socket = path.join(dir, 'run/aesmd/aesm.socket');
     const server = net.createServer();
     try {
-      const id = await publishSocket(server, socket, { mode: 0o660 });
+      // Our own group: chown to it works for any user, so the --socket-group path runs everywhere.
+      const gid = process.getgid!();
+      const id = await publishSocket(server, socket, { mode: 0o660, gid });
       const st = lstatSync(socket);
       expect(st.isSocket()).toBe(true);
       expect(st.mode & 0o777).toBe(0o660);
+      expect(st.gid).toBe(gid);
       expect(st.ino).toBe(id.ino);
       expect(readdirSync(path.dirname(socket))).toEqual(['aesm.socket']);
       expect(await probeSocketPath(socket)).toBe('live');
