@@ -155,6 +155,10 @@ export class AesmSocketServer {
       clearTimeout(conn.timer);
       reject(decoder.buffered > 0 ? 'truncated' : 'disconnected', false);
     });
+    // A reset (no 'end') before a complete request still counts.
+    socket.once('close', () => {
+      if (!settled) reject(decoder.buffered > 0 ? 'truncated' : 'disconnected', false);
+    });
     socket.resume();
   }
 
