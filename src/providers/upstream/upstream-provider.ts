@@ -11,7 +11,7 @@ import {
   type AesmRequest,
   type AesmResponse,
 } from '../../aesm/index.js';
-import { ATT_KEY_ID_EXT_SIZE, DEFAULT_ECDSA_P256_ATT_KEY_ID } from '../../sgx/index.js';
+import { ATT_KEY_ID_EXT_SIZE, DEFAULT_ECDSA_P256_ATT_KEY_ID, attKeyIdBase } from '../../sgx/index.js';
 import type { ProviderHealth, QuoteProvider } from '../provider.js';
 import { roundTrip } from './upstream-transport.js';
 
@@ -73,7 +73,8 @@ export function createUpstreamProvider(opts: UpstreamProviderOptions): QuoteProv
       try {
         const ids = await supportedAttKeyIds();
         if (ids.length === 0) return { ready: false, reason: `upstream ${opts.socketPath} supports no attestation key` };
-        const key = ids.find((k) => k.subarray(0, 158).equals(DEFAULT_ECDSA_P256_ATT_KEY_ID.subarray(0, 158))) ?? ids[0];
+        const ecdsa = attKeyIdBase(DEFAULT_ECDSA_P256_ATT_KEY_ID);
+        const key = ids.find((k) => attKeyIdBase(k).equals(ecdsa)) ?? ids[0];
         await call({ kind: 'getQuoteSizeEx', attKeyId: key });
         return { ready: true };
       } catch (e) {
