@@ -4,7 +4,7 @@
 // directory. Same for the state: SQH_STATE_DIR, else /var/lib/sgx-quote-helper when writable, else
 // ~/.local/state/sgx-quote-helper. Extra arguments go to `serve` (and win over these defaults).
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,12 @@ const runtimeDir = process.env.XDG_RUNTIME_DIR && usable(process.env.XDG_RUNTIME
 const socket =
   process.env.SQH_SOCKET ||
   (usable('/var/run/aesmd') ? '/var/run/aesmd/aesm.socket' : path.join(runtimeDir, `sgx-quote-helper-${uid}`, 'aesm.socket'));
+// In a shared /tmp another user could have created our directory first; never serve from theirs.
+const socketDir = path.dirname(socket);
+if (!process.env.SQH_SOCKET && existsSync(socketDir) && typeof process.getuid === 'function' && statSync(socketDir).uid !== process.getuid()) {
+  process.stderr.write(`sgx-quote-helper: ${socketDir} belongs to another user; set SQH_SOCKET to a path of your own\n`);
+  process.exit(2);
+}
 const stateHome = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
 const stateDir =
   process.env.SQH_STATE_DIR || (usable('/var/lib/sgx-quote-helper') ? '/var/lib/sgx-quote-helper' : path.join(stateHome, 'sgx-quote-helper'));

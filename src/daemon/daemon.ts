@@ -108,6 +108,14 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
       mode: config.socketMode.toString(8),
       // Process start to serving, including module loading and provider start-up.
       startupMs: Math.round(process.uptime() * 1000),
+      limits: {
+        maxConnections: config.maxConnections,
+        requestTimeoutMs: config.requestTimeoutMs,
+        providerTimeoutMs: config.providerTimeoutMs,
+        maxRequestSize: config.maxRequestSize,
+        drainTimeoutMs: config.drainTimeoutMs,
+        onReplaced: config.onReplaced,
+      },
     },
     previous === 'live' ? 'took over the AESM socket from the running instance' : previous === 'stale' ? 'replaced a stale AESM socket' : 'AESM socket listening',
   );
