@@ -35,7 +35,8 @@ const socket =
   (usable('/var/run/aesmd') ? '/var/run/aesmd/aesm.socket' : path.join(runtimeDir, `sgx-quote-helper-${uid}`, 'aesm.socket'));
 // In a shared /tmp another user could have created our directory first; never serve from theirs.
 const socketDir = path.dirname(socket);
-if (!process.env.SQH_SOCKET && existsSync(socketDir) && typeof process.getuid === 'function' && statSync(socketDir).uid !== process.getuid()) {
+const perUserFallback = !process.env.SQH_SOCKET && socketDir.startsWith(runtimeDir);
+if (perUserFallback && existsSync(socketDir) && typeof process.getuid === 'function' && statSync(socketDir).uid !== process.getuid()) {
   process.stderr.write(`sgx-quote-helper: ${socketDir} belongs to another user; set SQH_SOCKET to a path of your own\n`);
   process.exit(2);
 }
