@@ -16,7 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { encodeFrame, encodeRequest, FrameDecoder } from '../src/aesm/index.js';
+import { decodeResponse, encodeFrame, encodeRequest, FrameDecoder } from '../src/aesm/index.js';
 import { SimPlatform } from '../src/providers/sim/index.js';
 import { DEFAULT_ECDSA_P256_ATT_KEY_ID, parseQuote } from '../src/sgx/index.js';
 import { collateralFromDcapQvlJson, collateralToDcapQvlJson } from '../src/pcs/index.js';
@@ -66,7 +66,15 @@ function requestOnce(socketPath: string, frame: Buffer): Promise<Buffer> {
   });
 }
 
-async function load(socketPath: string, frame: Buffer, durationS: number): Promise<{ rate: number; errors: number }> {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // After the command name: state is field 3, utime field 14, stime field 15 (man 5 proc); clock ticks of 1/100 s.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function load(socketPath: string, frame: Buffer, durationS: number, daemonPid?: number): Promise<{ rate: number; errors: number; daemonCpuPerRequestUs?: number }> {
+  const cpuBefore = daemonPid ? cpuSeconds(daemonPid) : 0;
   const deadline = performance.now() + durationS * 1000;
   let done = 0;
   let errors = 0;
@@ -82,7 +90,9 @@ async function load(socketPath: string, frame: Buffer, durationS: number): Promi
   };
   const start = performance.now();
   await Promise.all(Array.from({ length: clients }, worker));
-  return { rate: done / ((performance.now() - start) / 1000), errors };
+  const rate = done / ((performance.now() - start) / 1000);
+  if (!daemonPid || done === 0) return { rate, errors };
+  return { rate, errors, daemonCpuPerRequestUs: ((cpuSeconds(daemonPid) - cpuBefore) / done) * 1e6 };
 }
 
 function waitForSocket(socketPath: string, timeoutMs: number): Promise<void> {
@@ -130,18 +140,31 @@ async function benchDaemon(): Promise<void> {
       attributes: { flags: 0x05n, xfrm: 0xe7n },
       reportData: Buffer.alloc(64, 0x42),
     });
-    const quoteFrame = encodeFrame(encodeRequest({ kind: 'getQuoteEx', report, attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID, bufSize: 8192 }));
+    // buf_size = the exact quote size, as Intel's DCAP library asks (GetQuoteSizeEx first).
+    const sizeReply = decodeResponse(
+      await requestOnce(socketPath, encodeFrame(encodeRequest({ kind: 'getQuoteSizeEx', attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID }))),
+      'getQuoteSizeEx',
+    );
+    if (sizeReply.kind !== 'getQuoteSizeEx' || sizeReply.errorCode !== 0 || !sizeReply.quoteSize) throw new Error('GetQuoteSizeEx failed');
+    const quoteFrame = encodeFrame(encodeRequest({ kind: 'getQuoteEx', report, attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID, bufSize: sizeReply.quoteSize }));
     const cannedFrame = encodeFrame(encodeRequest({ kind: 'getSupportedAttKeyIdNum' }));
 
     await load(socketPath, cannedFrame, 0.3); // warm-up
     await load(socketPath, quoteFrame, 0.3);
-    const canned = await load(socketPath, cannedFrame, seconds);
+    const pid = daemon.pid!;
+    const canned = await load(socketPath, cannedFrame, seconds, pid);
     progress.tick('daemon canned');
-    const quote = await load(socketPath, quoteFrame, seconds);
+    const quote = await load(socketPath, quoteFrame, seconds, pid);
     progress.tick('daemon quote');
-    rows.push({ name: `daemon GetSupportedAttKeyIDNum (${clients} clients)`, rate: canned.rate, unit: 'req/s', note: `${canned.errors} errors` });
-    rows.push({ name: `daemon GetQuoteEx, sim quote (${clients} clients)`, rate: quote.rate, unit: 'req/s', note: `${quote.errors} errors` });
-    ratios['daemon quote / canned'] = quote.rate / canned.rate;
+    const cpuNote = (r: { errors: number; daemonCpuPerRequestUs?: number }) =>
+      `${r.errors} errors, daemon CPU ${r.daemonCpuPerRequestUs?.toFixed(0) ?? '?'} µs/request`;
+    rows.push({ name: `daemon GetSupportedAttKeyIDNum (${clients} clients)`, rate: canned.rate, unit: 'req/s', note: cpuNote(canned) });
+    rows.push({ name: `daemon GetQuoteEx, sim quote (${clients} clients)`, rate: quote.rate, unit: 'req/s', note: cpuNote(quote) });
+    ratios['daemon quote / canned (throughput)'] = quote.rate / canned.rate;
+    if (canned.daemonCpuPerRequestUs && quote.daemonCpuPerRequestUs) {
+      // The load generator shares the machine's cores; the daemon's own CPU per request isolates its cost.
+      ratios['daemon quote / canned (daemon CPU efficiency)'] = canned.daemonCpuPerRequestUs / quote.daemonCpuPerRequestUs;
+    }
   } finally {
     daemon?.kill('SIGTERM');
     await new Promise((r) => (daemon ? daemon.once('exit', r) : r(undefined)));
