@@ -116,6 +116,8 @@ describe('the quote-helper DaemonSet', () => {
     expect(ds.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
     const drain = Number(/--drain-timeout=(\d+)s/.exec(daemonContainer('default').args.join(' '))![1]);
     expect(ds.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(drain);
+    // Surge is only safe if the replaced daemon waits for SIGTERM instead of exiting (and being restarted).
+    expect(daemonContainer('default').args).toContain('--on-replaced=wait');
     expect(find('noWebhook', 'DaemonSet').spec.updateStrategy.rollingUpdate).toEqual({ maxSurge: 0, maxUnavailable: 1 });
   });
 
