@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { rawMemberText } from './json-span.js';
 import type { Collateral } from './types.js';
 
 /** Why a collateral bundle could not be read. Stable codes: the CLI and verifier switch on them. */
@@ -221,77 +222,7 @@ export function splitSignedPcsBody(text: string, innerKey: string): { body: stri
     throw new CollateralFormatError('MISSING_FIELD', innerKey, 'response has no signed object');
   }
   const signature = bytesField(o, 'signature', true);
-  const span = topLevelValueSpan(text, innerKey);
-  if (!span) throw new CollateralFormatError('INVALID_FIELD', innerKey, 'could not locate the signed object text');
-  return { body: text.slice(span[0], span[1]), signature };
-}
-
-/** [start, end) of the value of a top-level key in already-validated JSON text. */
-function topLevelValueSpan(text: string, key: string): [number, number] | undefined {
-  let i = 0;
-  let depth = 0;
-  let expectKey = false;
-  const n = text.length;
-  while (i < n) {
-    const ch = text[i];
-    if (ch === '"') {
-      const end = stringEnd(text, i);
-      if (depth === 1 && expectKey) {
-        const name = JSON.parse(text.slice(i, end)) as string;
-        let j = end;
-        while (/\s/.test(text[j])) j++;
-        j++; // the ':'
-        while (/\s/.test(text[j])) j++;
-        if (name === key) return [j, valueEnd(text, j)];
-        i = valueEnd(text, j);
-        expectKey = false;
-        continue;
-      }
-      i = end;
-      continue;
-    }
-    if (ch === '{' || ch === '[') {
-      depth++;
-      if (depth === 1 && ch === '{') expectKey = true;
-    } else if (ch === '}' || ch === ']') depth--;
-    else if (ch === ',' && depth === 1) expectKey = true;
-    i++;
-  }
-  return undefined;
-}
-
-function stringEnd(text: string, start: number): number {
-  let i = start + 1;
-  while (i < text.length) {
-    if (text[i] === '\\') i += 2;
-    else if (text[i] === '"') return i + 1;
-    else i++;
-  }
-  return text.length;
-}
-
-function valueEnd(text: string, start: number): number {
-  const ch = text[start];
-  if (ch === '"') return stringEnd(text, start);
-  if (ch === '{' || ch === '[') {
-    let depth = 0;
-    let i = start;
-    while (i < text.length) {
-      const c = text[i];
-      if (c === '"') {
-        i = stringEnd(text, i);
-        continue;
-      }
-      if (c === '{' || c === '[') depth++;
-      else if (c === '}' || c === ']') {
-        depth--;
-        if (depth === 0) return i + 1;
-      }
-      i++;
-    }
-    return text.length;
-  }
-  let i = start;
-  while (i < text.length && !/[,}\]\s]/.test(text[i])) i++;
-  return i;
+  const body = rawMemberText(text, innerKey);
+  if (body === undefined) throw new CollateralFormatError('INVALID_FIELD', innerKey, 'could not locate the signed object text');
+  return { body, signature };
 }

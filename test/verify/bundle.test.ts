@@ -43,6 +43,15 @@ describe('collateral bundles', () => {
     expect(qe.body).toBe(mc.qe_identity);
   });
 
+  it('slices the signed text verbatim when the outer JSON is reordered, spaced and holds look-alike strings', () => {
+    const inner = '{ "id" : "SGX",\n  "note": "a } and a \\" and \\u00e9", "levels": [ {"x": [1, 2]} ], "n": -1.50e2 }';
+    const sig = 'ab'.repeat(64);
+    const text = `\n {\r\n\t"decoy": "\\"tcbInfo\\": {}",  "nested": {"tcbInfo": {"wrong": true}},\n "signature" : "${sig}" ,\n "tcbInfo" :\n ${inner}\n}\n`;
+    const split = splitSignedPcsBody(text, 'tcbInfo');
+    expect(split.body).toBe(inner);
+    expect(split.signature.toString('hex')).toBe(sig);
+  });
+
   it('accepts CRLs as PEM and byte arrays', () => {
     const json = JSON.parse(read('mobilecoin/collateral_dcap_qvl_format.json'));
     const der = readFileSync(`${TD}/mobilecoin/root_crl.der`);
