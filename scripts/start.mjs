@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `npm start`: run the quote daemon with the SIMULATED sim provider, on a socket path this user can
 // create. Order: SQH_SOCKET, else /var/run/aesmd/aesm.socket when writable, else a per-user runtime
-// directory. Same for the state: SQH_STATE_DIR, else /var/lib/sgx-quote-helper when writable, else
-// ~/.local/state/sgx-quote-helper. Extra arguments go to `serve` (and win over these defaults).
-import { spawn } from 'node:child_process';
+// directory. The state directory is the one every sim command uses (SQH_STATE_DIR, else
+// /var/lib/sgx-quote-helper/sim when writable, else the XDG state dir). Extra arguments go to `serve`
+// (and win over these defaults).
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,9 +41,16 @@ if (perUserFallback && existsSync(socketDir) && typeof process.getuid === 'funct
   process.stderr.write(`sgx-quote-helper: ${socketDir} belongs to another user; set SQH_SOCKET to a path of your own\n`);
   process.exit(2);
 }
-const stateHome = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
-const stateDir =
-  process.env.SQH_STATE_DIR || (usable('/var/lib/sgx-quote-helper') ? '/var/lib/sgx-quote-helper' : path.join(stateHome, 'sgx-quote-helper'));
+// `npm install` builds dist/ (prepare); build it here if someone deleted it, so the daemon runs the
+// compiled code production runs, and so the state-dir default comes from the one place that defines it.
+const built = path.join(root, 'dist', 'cli', 'main.js');
+if (!existsSync(built)) {
+  process.stderr.write('sgx-quote-helper: dist/ is missing, building it first (npm run build)\n');
+  const r = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+const { resolveStateDir } = await import(path.join(root, 'dist', 'providers', 'sim', 'state-dir.js'));
+const stateDir = resolveStateDir();
 
 const flagValue = (name) => {
   const i = extra.findIndex((a) => a === name || a.startsWith(`${name}=`));
@@ -53,22 +61,19 @@ const shownSocket = flagValue('--socket') ?? socket;
 const shownState = flagValue('--state-dir') ?? stateDir;
 const ops = flagValue('--ops-listen') ?? process.env.SQH_OPS_LISTEN ?? '127.0.0.1:9464';
 
-// The built CLI is what production runs; from a fresh checkout without `npm run build`, run the sources.
-const built = path.join(root, 'dist', 'cli', 'main.js');
-const cli = existsSync(built) ? [built] : ['--import', 'tsx', path.join(root, 'src', 'cli', 'main.ts')];
 
 process.stderr.write(
   [
     'sgx-quote-helper: starting the quote daemon with the SIMULATED sim provider (quotes are not backed by SGX hardware)',
     `  AESM socket: ${shownSocket}`,
     `  state dir:   ${shownState}`,
-    `  ops:         http://${ops}/healthz /readyz /metrics`,
+    ops === 'off' ? '  ops:         off' : `  ops:         http://${ops}/healthz /readyz /metrics`,
     `  clients:     SQH_SOCKET=${shownSocket} (our client), or bind-mount it to /var/run/aesmd/aesm.socket (Intel's)`,
     '',
   ].join('\n'),
 );
 
-const child = spawn(process.execPath, [...cli, 'serve', '--provider', 'sim', ...extra], {
+const child = spawn(process.execPath, [built, 'serve', '--provider', 'sim', ...extra], {
   stdio: 'inherit',
   env: { ...process.env, SQH_SOCKET: socket, SQH_STATE_DIR: stateDir },
 });

@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .command('serve')
     .description('Run the AESM-compatible quote daemon (drop-in for aesmd\'s out-of-process quoting). Starting it where another instance serves hands the socket over without downtime.')
     .option('--provider <kind>', 'auto | sim | upstream | dcap (env SQH_PROVIDER; default auto: upstream if --upstream, dcap on SGX hardware, else sim)')
-    .option('--state-dir <dir>', 'sim provider state directory (env SQH_STATE_DIR; default /var/lib/sgx-quote-helper)')
+    .option('--state-dir <dir>', 'sim provider state directory (env SQH_STATE_DIR; default /var/lib/sgx-quote-helper/sim if writable, else $XDG_STATE_HOME/sgx-quote-helper/sim)')
     .option('--socket <path>', 'AESM socket path (env SQH_SOCKET; default /var/run/aesmd/aesm.socket)')
     .option('--ops-listen <host:port>', 'ops HTTP server for /healthz /readyz /metrics, or "off" (env SQH_OPS_LISTEN; default 127.0.0.1:9464)')
     .option('--upstream <path>', 'AESM socket to forward to with --provider upstream (env SQH_UPSTREAM)')

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { DaemonError } from './errors.js';
+import { resolveStateDir } from '../providers/sim/state-dir.js';
 
 export const PROVIDER_KINDS = ['auto', 'sim', 'upstream', 'dcap'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
@@ -16,7 +17,6 @@ export const ON_REPLACED = ['exit', 'wait'] as const;
 export type OnReplaced = (typeof ON_REPLACED)[number];
 
 export const DEFAULT_SOCKET_PATH = '/var/run/aesmd/aesm.socket';
-export const DEFAULT_STATE_DIR = '/var/lib/sgx-quote-helper';
 export const DEFAULT_OPS_LISTEN = '127.0.0.1:9464';
 /** AF_UNIX sun_path holds 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -143,7 +143,8 @@ export function resolveConfig(sources: ConfigSources = {}): DaemonConfig {
   if (Buffer.byteLength(socketPath) + SOCKET_TEMP_SUFFIX_BYTES > MAX_SOCKET_PATH_BYTES) {
     bad('socket', `path is ${Buffer.byteLength(socketPath)} bytes; AF_UNIX allows ${MAX_SOCKET_PATH_BYTES - SOCKET_TEMP_SUFFIX_BYTES} here (choose a shorter path)`);
   }
-  const stateDir = path.resolve(raw.stateDir ?? DEFAULT_STATE_DIR);
+  // One default for every command that touches the simulated platform (serve, sim, quote, collateral).
+  const stateDir = resolveStateDir(raw.stateDir, env);
 
   let opsListen: OpsListen | null = null;
   try {

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DaemonError, DEFAULTS, parseDuration, parseListen, parseMode, parseSize, resolveConfig } from '../../src/daemon/index.js';
+import { resolveStateDir } from '../../src/providers/sim/state-dir.js';
 import { removeDir, tempDir } from './helpers.js';
 
 describe('daemon configuration', () => {
@@ -10,7 +11,8 @@ describe('daemon configuration', () => {
     expect(c).toMatchObject({
       provider: 'auto',
       socketPath: '/var/run/aesmd/aesm.socket',
-      stateDir: '/var/lib/sgx-quote-helper',
+      // The one default every sim command shares (system dir when writable, else XDG), not a second copy.
+      stateDir: resolveStateDir(undefined, {}),
       opsListen: { host: '127.0.0.1', port: 9464 },
       socketMode: 0o666,
       drainTimeoutMs: 15_000,
