@@ -1,18 +1,33 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { reportError } from './cli-error.js';
-import { register as registerInspect } from './inspect.js';
-import { register as registerSim } from './sim.js';
-import { register as registerServe } from './serve.js';
-import { register as registerVerify } from './verify.js';
-import { register as registerCollateral } from './collateral.js';
-import { register as registerClient } from './client.js';
-import { register as registerDemo } from './demo.js';
-import { register as registerWebhook } from './webhook.js';
 import { VERSION } from '../version.js';
 
-/** Build the command tree. Each command lives in its own file and only parses, calls the library, prints. */
-export function buildProgram(): Command {
+type CommandModule = { register(program: Command): void };
+
+/**
+ * Each command lives in its own file and only parses, calls the library, prints. Files are imported
+ * on demand: importing all of them (fastify, x509, sqlite, …) costs about half a second, which every
+ * daemon restart would pay before it can take the socket over.
+ */
+const COMMAND_MODULES: Record<string, () => Promise<CommandModule>> = {
+  inspect: () => import('./inspect.js'),
+  sim: () => import('./sim.js'),
+  serve: () => import('./serve.js'),
+  verify: () => import('./verify.js'),
+  collateral: () => import('./collateral.js'),
+  targetinfo: () => import('./client.js'),
+  keyids: () => import('./client.js'),
+  quote: () => import('./client.js'),
+  demo: () => import('./demo.js'),
+  webhook: () => import('./webhook.js'),
+};
+
+/**
+ * Build the command tree. With `only`, just the module that defines that command is loaded (the
+ * usual case); without it (help, unknown commands) every command is registered.
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command();
   program
     .name('sgx-quote-helper')
@@ -20,20 +35,15 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
-  registerInspect(program);
-  registerSim(program);
-  registerServe(program);
-  registerVerify(program);
-  registerCollateral(program);
-  registerClient(program);
-  registerDemo(program);
-  registerWebhook(program);
+  const loaders = only && COMMAND_MODULES[only] ? [COMMAND_MODULES[only]] : [...new Set(Object.values(COMMAND_MODULES))];
+  const modules = await Promise.all(loaders.map((load) => load()));
+  for (const m of new Set(modules)) m.register(program);
   return program;
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv[2]);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
