@@ -106,22 +106,8 @@ export function collateralFromDcapQvlJson(json: unknown): Collateral {
   return c;
 }
 
-/** The inverse: dcap-qvl `QuoteCollateralV3` JSON with hex strings (what `@phala/dcap-qvl` `verify()` takes). */
-export function collateralToDcapQvlJson(c: Collateral): Record<string, string> {
-  const out: Record<string, string> = {
-    pck_crl_issuer_chain: c.pckCrlIssuerChain,
-    root_ca_crl: c.rootCaCrl.toString('hex'),
-    pck_crl: c.pckCrl.toString('hex'),
-    tcb_info_issuer_chain: c.tcbInfoIssuerChain,
-    tcb_info: c.tcbInfoBody,
-    tcb_info_signature: c.tcbInfoSignature.toString('hex'),
-    qe_identity_issuer_chain: c.qeIdentityIssuerChain,
-    qe_identity: c.qeIdentityBody,
-    qe_identity_signature: c.qeIdentitySignature.toString('hex'),
-  };
-  if (c.pckCertificateChain !== undefined) out.pck_certificate_chain = c.pckCertificateChain;
-  return out;
-}
+/** The inverse lives with the `Collateral` type (the simulator converts its collateral with it too). */
+export { collateralToDcapQvlJson } from '../providers/collateral.js';
 
 /** Our own bundle: `{ "format": BUNDLE_FORMAT, ...Collateral }` with bytes as hex. */
 export function collateralToBundleJson(c: Collateral): Record<string, string> {

@@ -11,6 +11,7 @@ import { createUpstreamProvider } from './upstream/index.js';
 import { createDcapProvider } from './dcap/index.js';
 
 export type { QuoteProvider, ProviderHealth } from './provider.js';
+export { collateralToDcapQvlJson, type Collateral } from './collateral.js';
 export { createUpstreamProvider } from './upstream/index.js';
 export { createDcapProvider, DcapUnavailableError } from './dcap/index.js';
 

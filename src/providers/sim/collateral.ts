@@ -4,31 +4,18 @@ import type { CaType, Issued } from './pki.js';
 import { pcsBody, qeIdentityText, signJsonText, tcbInfoText, type QeIdentityLevel } from './signed-json.js';
 import type { PkiRecord, PlatformRecord } from './state.js';
 import { encodeAttributes } from '../../sgx/attributes.js';
+import { collateralToDcapQvlJson, type Collateral } from '../collateral.js';
 import { profileRevokesPck, tcbLevelsFor, type TcbProfile } from './tcb-profiles.js';
 
 /**
- * The collateral of a simulated platform: the fields of the `Collateral` interface in docs/contracts.md
- * (defined here again because providers must not import src/pcs), plus PCS-shaped extras for a
- * collateral server. Everything is signed by the simulated PKI and valid for a window around `now`.
+ * The collateral of a simulated platform: a `Collateral` (src/providers/collateral.ts, the type src/pcs
+ * and src/verify use too) plus PCS-shaped extras for a collateral server. Everything is signed by the
+ * simulated PKI and valid for a window around `now`; it never carries a `pckCertificateChain` (the sim's
+ * quotes carry their chain).
  */
-export interface SimCollateral {
+export interface SimCollateral extends Collateral {
   teeType: 'SGX';
-  /** PEM: PCK CA, then root. */
-  pckCrlIssuerChain: string;
-  /** DER. */
-  rootCaCrl: Buffer;
-  /** DER. */
-  pckCrl: Buffer;
-  /** PEM: TCB Signing, then root. */
-  tcbInfoIssuerChain: string;
-  /** The exact signed inner `tcbInfo` JSON text. */
-  tcbInfoBody: string;
-  /** 64 bytes r‖s. */
-  tcbInfoSignature: Buffer;
-  qeIdentityIssuerChain: string;
-  /** The exact signed inner `enclaveIdentity` JSON text. */
-  qeIdentityBody: string;
-  qeIdentitySignature: Buffer;
+  pckCertificateChain?: undefined;
 
   // ---- PCS-shaped extras ----
   /** Always true: nothing here is Intel's. */
@@ -164,17 +151,7 @@ export async function buildCollateral(i: CollateralInputs): Promise<SimCollatera
 
 /** dcap-qvl's QuoteCollateralV3 JSON: hex for CRLs and signatures, inner JSON texts verbatim. */
 export function toDcapQvlCollateral(c: SimCollateral): Record<string, string> {
-  return {
-    pck_crl_issuer_chain: c.pckCrlIssuerChain,
-    root_ca_crl: c.rootCaCrl.toString('hex'),
-    pck_crl: c.pckCrl.toString('hex'),
-    tcb_info_issuer_chain: c.tcbInfoIssuerChain,
-    tcb_info: c.tcbInfoBody,
-    tcb_info_signature: c.tcbInfoSignature.toString('hex'),
-    qe_identity_issuer_chain: c.qeIdentityIssuerChain,
-    qe_identity: c.qeIdentityBody,
-    qe_identity_signature: c.qeIdentitySignature.toString('hex'),
-  };
+  return collateralToDcapQvlJson(c);
 }
 
 /** The PCS-shaped export (`sim collateral --format pcs`): every response body and header value as text. */
