@@ -28,10 +28,18 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
     clients: { type: 'string', default: '8' },
+    // Write a V8 CPU profile of the daemon process into this directory (node --cpu-prof).
+    'cpu-prof': { type: 'string' },
+    // Run only the daemon part (for profiling and quick before/after comparisons).
+    'daemon-only': { type: 'boolean', default: false },
   },
 });
 const quick = args.quick ?? false;
-const seconds = quick ? 1.5 : 5;
+/** Daemon measurement time per request kind (split into rounds). */
+const seconds = quick ? 3 : 10;
+const verifySeconds = quick ? 1.5 : 5;
+/** Alternating canned/quote rounds per daemon measurement (each gets seconds / rounds). */
+const rounds = quick ? 3 : 5;
 const clients = Number(args.clients);
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const testdata = path.resolve(repoRoot, '..', 'shared', 'testdata');
@@ -44,12 +52,45 @@ interface Row {
 }
 const rows: Row[] = [];
 const ratios: Record<string, number> = {};
-const progress = new Progress(quick ? 5 : 5);
+let daemonDetail: unknown;
+const progress = new Progress(args['daemon-only'] ? 2 : 5);
 
 // ---------------------------------------------------------------------------------------------
 // 1. Daemon: quote work vs canned reply, one connection per request.
 
-function requestOnce(socketPath: string, frame: Buffer): Promise<Buffer> {
+/**
+ * One request on a new connection. The load generator only counts reply bytes against the length
+ * prefix (no frame copy): it shares the machine with the daemon, so its own cost per request should
+ * be as small and as equal between request kinds as possible.
+ */
+function requestOnce(socketPath: string, frame: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sock = net.createConnection(socketPath);
+    let got = 0;
+    let want = -1;
+    let head: Buffer | undefined;
+    sock.once('error', reject);
+    sock.on('data', (chunk: Buffer) => {
+      if (want < 0) {
+        head = head ? Buffer.concat([head, chunk]) : chunk;
+        if (head.length < 4) return;
+        want = 4 + head.readUInt32LE(0);
+        got = head.length;
+      } else {
+        got += chunk.length;
+      }
+      if (got >= want) {
+        sock.destroy();
+        resolve(want - 4);
+      }
+    });
+    sock.once('connect', () => sock.write(frame));
+    sock.once('end', () => reject(new Error('daemon closed without a reply')));
+  });
+}
+
+/** A whole reply body (setup requests whose content matters). */
+function requestBody(socketPath: string, frame: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const decoder = new FrameDecoder({ maxLength: 1 << 20 });
     const sock = net.createConnection(socketPath);
@@ -73,8 +114,18 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function load(socketPath: string, frame: Buffer, durationS: number, daemonPid?: number): Promise<{ rate: number; errors: number; daemonCpuPerRequestUs?: number }> {
-  const cpuBefore = daemonPid ? cpuSeconds(daemonPid) : 0;
+interface LoadResult {
+  rate: number;
+  errors: number;
+  /** Daemon process CPU (all threads, user + system) per completed request. */
+  daemonCpuUs: number;
+  /** This (load generator) process's CPU per completed request. */
+  clientCpuUs: number;
+}
+
+async function load(socketPath: string, frame: Buffer, durationS: number, daemonPid: number): Promise<LoadResult> {
+  const cpuBefore = cpuSeconds(daemonPid);
+  const clientBefore = process.cpuUsage();
   const deadline = performance.now() + durationS * 1000;
   let done = 0;
   let errors = 0;
@@ -91,8 +142,24 @@ async function load(socketPath: string, frame: Buffer, durationS: number, daemon
   const start = performance.now();
   await Promise.all(Array.from({ length: clients }, worker));
   const rate = done / ((performance.now() - start) / 1000);
-  if (!daemonPid || done === 0) return { rate, errors };
-  return { rate, errors, daemonCpuPerRequestUs: ((cpuSeconds(daemonPid) - cpuBefore) / done) * 1e6 };
+  const client = process.cpuUsage(clientBefore);
+  const n = Math.max(done, 1);
+  return { rate, errors, daemonCpuUs: ((cpuSeconds(daemonPid) - cpuBefore) / n) * 1e6, clientCpuUs: (client.user + client.system) / n };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** Medians over rounds; canned and quote alternate so a burst of outside load hits both alike. */
+function summarise(results: LoadResult[]): LoadResult {
+  return {
+    rate: median(results.map((r) => r.rate)),
+    errors: results.reduce((n, r) => n + r.errors, 0),
+    daemonCpuUs: median(results.map((r) => r.daemonCpuUs)),
+    clientCpuUs: median(results.map((r) => r.clientCpuUs)),
+  };
 }
 
 function waitForSocket(socketPath: string, timeoutMs: number): Promise<void> {
@@ -122,14 +189,15 @@ async function benchDaemon(): Promise<void> {
     const platform = await SimPlatform.init({ stateDir, tcbProfile: 'UpToDate' });
     daemon = spawn(
       process.execPath,
-      [path.join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--provider', 'sim', '--state-dir', stateDir,
+      [...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args['cpu-prof'])] : []),
+        path.join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--provider', 'sim', '--state-dir', stateDir,
         '--socket', socketPath, '--ops-listen', 'off', '--log-level', 'warn'],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     await waitForSocket(socketPath, 15_000);
 
     // The sequence a DCAP app runs: init the key, then quote a report targeted at the QE.
-    const init = await requestOnce(socketPath, encodeFrame(encodeRequest({ kind: 'initQuoteEx', attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID, bPubKeyId: true, bufSize: 32n })));
+    const init = await requestBody(socketPath, encodeFrame(encodeRequest({ kind: 'initQuoteEx', attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID, bPubKeyId: true, bufSize: 32n })));
     if (init.length === 0) throw new Error('InitQuoteEx failed');
     const report = platform.ereport({
       targetInfo: platform.qeTargetInfo(),
@@ -142,29 +210,38 @@ async function benchDaemon(): Promise<void> {
     });
     // buf_size = the exact quote size, as Intel's DCAP library asks (GetQuoteSizeEx first).
     const sizeReply = decodeResponse(
-      await requestOnce(socketPath, encodeFrame(encodeRequest({ kind: 'getQuoteSizeEx', attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID }))),
+      await requestBody(socketPath, encodeFrame(encodeRequest({ kind: 'getQuoteSizeEx', attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID }))),
       'getQuoteSizeEx',
     );
     if (sizeReply.kind !== 'getQuoteSizeEx' || sizeReply.errorCode !== 0 || !sizeReply.quoteSize) throw new Error('GetQuoteSizeEx failed');
     const quoteFrame = encodeFrame(encodeRequest({ kind: 'getQuoteEx', report, attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID, bufSize: sizeReply.quoteSize }));
     const cannedFrame = encodeFrame(encodeRequest({ kind: 'getSupportedAttKeyIdNum' }));
 
-    await load(socketPath, cannedFrame, 0.3); // warm-up
-    await load(socketPath, quoteFrame, 0.3);
+    // The reply must be a real quote, or the numbers mean nothing.
+    const probe = decodeResponse(await requestBody(socketPath, quoteFrame), 'getQuoteEx');
+    if (probe.kind !== 'getQuoteEx' || probe.errorCode !== 0 || !probe.quote?.length) throw new Error(`GetQuoteEx failed: ${JSON.stringify({ errorCode: probe.errorCode })}`);
+
     const pid = daemon.pid!;
-    const canned = await load(socketPath, cannedFrame, seconds, pid);
+    await load(socketPath, cannedFrame, 0.3, pid); // warm-up (JIT)
+    await load(socketPath, quoteFrame, 0.3, pid);
+    const cannedRuns: LoadResult[] = [];
+    const quoteRuns: LoadResult[] = [];
+    for (let i = 0; i < rounds; i++) {
+      cannedRuns.push(await load(socketPath, cannedFrame, seconds / rounds, pid));
+      quoteRuns.push(await load(socketPath, quoteFrame, seconds / rounds, pid));
+    }
+    const canned = summarise(cannedRuns);
     progress.tick('daemon canned');
-    const quote = await load(socketPath, quoteFrame, seconds, pid);
+    const quote = summarise(quoteRuns);
     progress.tick('daemon quote');
-    const cpuNote = (r: { errors: number; daemonCpuPerRequestUs?: number }) =>
-      `${r.errors} errors, daemon CPU ${r.daemonCpuPerRequestUs?.toFixed(0) ?? '?'} µs/request`;
+    const cpuNote = (r: LoadResult) =>
+      `${r.errors} errors; CPU per request: daemon ${r.daemonCpuUs.toFixed(0)} µs, load generator ${r.clientCpuUs.toFixed(0)} µs`;
     rows.push({ name: `daemon GetSupportedAttKeyIDNum (${clients} clients)`, rate: canned.rate, unit: 'req/s', note: cpuNote(canned) });
     rows.push({ name: `daemon GetQuoteEx, sim quote (${clients} clients)`, rate: quote.rate, unit: 'req/s', note: cpuNote(quote) });
     ratios['daemon quote / canned (throughput)'] = quote.rate / canned.rate;
-    if (canned.daemonCpuPerRequestUs && quote.daemonCpuPerRequestUs) {
-      // The load generator shares the machine's cores; the daemon's own CPU per request isolates its cost.
-      ratios['daemon quote / canned (daemon CPU efficiency)'] = canned.daemonCpuPerRequestUs / quote.daemonCpuPerRequestUs;
-    }
+    // The load generator shares the machine's cores; the daemon's own CPU per request isolates its cost.
+    ratios['daemon quote / canned (daemon CPU efficiency)'] = canned.daemonCpuUs / quote.daemonCpuUs;
+    daemonDetail = { rounds, canned, quote, cannedRuns, quoteRuns };
   } finally {
     daemon?.kill('SIGTERM');
     await new Promise((r) => (daemon ? daemon.once('exit', r) : r(undefined)));
@@ -205,9 +282,9 @@ async function benchVerifier(): Promise<void> {
   const theirs = await phalaVerifier.verify(quote, phalaCollateral, nowSecs);
   if (check.status !== theirs.status) throw new Error(`status differs: ours ${check.status}, dcap-qvl ${theirs.status}`);
 
-  const oursRate = await rateOf(() => ours.verify(quote), seconds);
+  const oursRate = await rateOf(() => ours.verify(quote), verifySeconds);
   progress.tick('verify ours');
-  const phalaRate = await rateOf(() => phalaVerifier.verify(quote, phalaCollateral, nowSecs), seconds);
+  const phalaRate = await rateOf(() => phalaVerifier.verify(quote, phalaCollateral, nowSecs), verifySeconds);
   progress.tick('verify dcap-qvl');
   rows.push({ name: 'verify SGX v3 quote, warm collateral (ours)', rate: oursRate, unit: 'quotes/s', note: check.status });
   rows.push({ name: 'verify SGX v3 quote (@phala/dcap-qvl 0.3.9)', rate: phalaRate, unit: 'quotes/s', note: theirs.status });
@@ -224,7 +301,7 @@ async function benchVerifier(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 await benchDaemon();
-await benchVerifier();
+if (!args['daemon-only']) await benchVerifier();
 progress.done();
 
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
@@ -236,5 +313,5 @@ for (const [k, v] of Object.entries(ratios)) console.log(`${k.padEnd(width)}  ${
 
 const out = args.out ?? path.join(repoRoot, 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 mkdirSync(path.dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ quick, node: process.version, cpus: os.cpus().length, clients, rows, ratios }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ quick, node: process.version, cpus: os.cpus().length, clients, rows, ratios, daemon: daemonDetail }, null, 2)}\n`);
 console.log(`\nwritten: ${path.relative(process.cwd(), out)}`);
