@@ -12,6 +12,7 @@ import { createDcapProvider } from './dcap/index.js';
 
 export type { QuoteProvider, ProviderHealth } from './provider.js';
 export { collateralToDcapQvlJson, type Collateral } from './collateral.js';
+export { TCB_STATUSES, type TcbStatus } from './tcb-status.js';
 export { createUpstreamProvider } from './upstream/index.js';
 export { createDcapProvider, DcapUnavailableError } from './dcap/index.js';
 

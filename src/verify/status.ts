@@ -1,16 +1,9 @@
+import { TCB_STATUSES, type TcbStatus } from '../providers/tcb-status.js';
 import type { VerifyReason } from './reasons.js';
 
-/** The TCB statuses Intel's TCB info and QE identity use (QVL `VALID_TCB_INFO_STATUSES`). */
-export const TCB_LEVEL_STATUSES = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-] as const;
-export type TcbLevelStatus = (typeof TCB_LEVEL_STATUSES)[number];
+/** The TCB statuses Intel's TCB info and QE identity use (QVL `VALID_TCB_INFO_STATUSES`); the one list in providers/tcb-status.ts. */
+export const TCB_LEVEL_STATUSES = TCB_STATUSES;
+export type TcbLevelStatus = TcbStatus;
 
 /**
  * A verification's overall status: a converged TCB status, the two TDX relaunch statuses, or a

@@ -1,4 +1,5 @@
 import { SimInputError } from './errors.js';
+import { TCB_STATUSES, type TcbStatus } from '../tcb-status.js';
 
 /**
  * TCB profiles: what the simulated collateral says about this platform. The platform's own TCB (the
@@ -6,16 +7,7 @@ import { SimInputError } from './errors.js';
  * the TCB Info lists around it, so switching profiles never changes the platform identity.
  */
 
-export const TCB_STATUSES = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-] as const;
-export type TcbStatus = (typeof TCB_STATUSES)[number];
+export { TCB_STATUSES, type TcbStatus } from '../tcb-status.js';
 
 export const TCB_PROFILES = [...TCB_STATUSES, 'TcbLevelNotSupported'] as const;
 export type TcbProfile = (typeof TCB_PROFILES)[number];
