@@ -1,4 +1,4 @@
-import { ByteReader, checkU64 } from './bytes.js';
+import { ByteReader, namedFlags, checkU64 } from './bytes.js';
 
 /** sgx_attributes_t: two little-endian u64. */
 export interface Attributes {
@@ -46,19 +46,5 @@ export function isDebug(a: Attributes): boolean {
 
 /** Names of the set flag bits, unknown bits as hex, e.g. ['INITTED', 'DEBUG', 'MODE64BIT', '0x100']. */
 export function describeAttributeFlags(a: Attributes): string[] {
-  const names: string[] = [];
-  let rest = a.flags;
-  for (const [name, bit] of Object.entries(AttributeFlags)) {
-    if ((a.flags & bit) !== 0n) {
-      names.push(name);
-      rest &= ~bit;
-    }
-  }
-  for (let bit = 1n; rest !== 0n; bit <<= 1n) {
-    if ((rest & bit) !== 0n) {
-      names.push(`0x${bit.toString(16)}`);
-      rest &= ~bit;
-    }
-  }
-  return names;
+  return namedFlags(a.flags, AttributeFlags);
 }

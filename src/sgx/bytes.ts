@@ -85,3 +85,25 @@ export function checkU64(value: bigint, field: string, offset: number): bigint {
   }
   return value;
 }
+
+/**
+ * Names of the bits set in a flags word, in `flags` order, then each unnamed set bit as hex (lowest
+ * first), e.g. ['INITTED', 'DEBUG', '0x100']: so a displayed value never hides a bit we have no name for.
+ */
+export function namedFlags(value: bigint, flags: Readonly<Record<string, bigint>>): string[] {
+  const names: string[] = [];
+  let rest = value;
+  for (const [name, bit] of Object.entries(flags)) {
+    if ((value & bit) !== 0n) {
+      names.push(name);
+      rest &= ~bit;
+    }
+  }
+  for (let bit = 1n; rest !== 0n; bit <<= 1n) {
+    if ((rest & bit) !== 0n) {
+      names.push(`0x${bit.toString(16)}`);
+      rest &= ~bit;
+    }
+  }
+  return names;
+}

@@ -1,4 +1,4 @@
-import { ByteReader, checkFieldSize, checkU64 } from './bytes.js';
+import { ByteReader, namedFlags, checkFieldSize, checkU64 } from './bytes.js';
 
 /** sgx_report2_body_t (TDX 1.0 TD report body, 584 bytes), sgx_quote_4.h. */
 export const TD_REPORT_BODY_10_SIZE = 584;
@@ -57,21 +57,7 @@ export const TdAttributeFlags = {
 } as const;
 
 export function describeTdAttributes(tdAttributes: bigint): string[] {
-  const names: string[] = [];
-  let rest = tdAttributes;
-  for (const [name, bit] of Object.entries(TdAttributeFlags)) {
-    if ((tdAttributes & bit) !== 0n) {
-      names.push(name);
-      rest &= ~bit;
-    }
-  }
-  for (let bit = 1n; rest !== 0n; bit <<= 1n) {
-    if ((rest & bit) !== 0n) {
-      names.push(`0x${bit.toString(16)}`);
-      rest &= ~bit;
-    }
-  }
-  return names;
+  return namedFlags(tdAttributes, TdAttributeFlags);
 }
 
 export function parseTdReportBody10(buf: Buffer, offset: number, field = 'tdReport', base = 0): TdReportBody10 {

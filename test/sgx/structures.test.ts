@@ -5,6 +5,7 @@ import {
   attKeyIdBase,
   DEFAULT_ECDSA_P256_ATT_KEY_ID,
   describeAttributeFlags,
+  describeTdAttributes,
   emptyReportBody,
   encodeAttKeyIdExt,
   encodeAttKeyIdList,
@@ -28,6 +29,7 @@ import {
   SgxParseError,
   TARGET_INFO_SIZE,
   TargetInfoOffsets,
+  TdAttributeFlags,
 } from '../../src/sgx/index.js';
 
 function pattern(n: number, seed = 1): Buffer {
@@ -70,6 +72,14 @@ describe('attributes', () => {
 
   it('rejects a short buffer with the field and offset', () => {
     expectParseError(() => parseAttributes(Buffer.alloc(10)), 'TRUNCATED', /^attributes/, 0);
+  });
+});
+
+describe('TD attributes', () => {
+  it('names the known bits in table order, then unknown bits in hex, lowest first', () => {
+    const v = TdAttributeFlags.PERFMON | TdAttributeFlags.SEPT_VE_DISABLE | TdAttributeFlags.DEBUG | 0x100n | 0x2n;
+    expect(describeTdAttributes(v)).toEqual(['DEBUG', 'SEPT_VE_DISABLE', 'PERFMON', '0x2', '0x100']);
+    expect(describeTdAttributes(0n)).toEqual([]);
   });
 });
 
