@@ -1,8 +1,7 @@
-import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { OID } from './certificate.js';
+import { createHash, type KeyObject } from 'node:crypto';
+import { OID, signedBy } from './certificate.js';
 import {
   DerError,
-  OID_ECDSA_WITH_SHA256,
   bitStringBytes,
   children,
   commonName,
@@ -92,13 +91,9 @@ export function parseCrl(der: Buffer): ParsedCrl {
   }
 }
 
+/** True when the CRL carries a valid ecdsa-with-SHA256 signature by `issuerKey` (the same check as a certificate's). */
 export function crlSignedBy(crl: ParsedCrl, issuerKey: KeyObject): boolean {
-  if (crl.signatureAlgorithm !== OID_ECDSA_WITH_SHA256) return false;
-  try {
-    return cryptoVerify('sha256', crl.tbs, issuerKey, crl.signature);
-  } catch {
-    return false;
-  }
+  return signedBy(crl, issuerKey);
 }
 
 /** QVL's `CRL_REQUIRED_EXTENSIONS`: CRL Number and Authority Key Identifier. */
