@@ -13,19 +13,8 @@ import {
   encodeRequest,
   type DecodedRequest,
 } from '../../src/aesm/index.js';
+import { prng } from '../support/prng.js';
 import { REQUEST_VECTORS, RESPONSE_VECTORS, frameHex } from './vectors.js';
-
-/** mulberry32: tiny seeded PRNG so a failure can be replayed from the printed seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = 0x5eed_a35d;
 

@@ -16,7 +16,8 @@ import {
   SGX_EXTENSION_OID,
   SgxParseError,
 } from '../../src/sgx/index.js';
-import { prng, QUOTE_FILES, td } from './testdata.js';
+import { prng } from '../support/prng.js';
+import { QUOTE_FILES, td } from './testdata.js';
 
 /**
  * Property: a parser either returns, or throws SgxParseError — never RangeError/TypeError/anything else.

@@ -6,6 +6,7 @@ import { SimPlatform } from '../../src/providers/sim/index.js';
 import { encodeQuote, parseQuote, pemChainCertificationData, type Quote } from '../../src/sgx/index.js';
 import { createVerifier, type QuoteVerifier, type VerificationResult } from '../../src/verify/index.js';
 import { tempDir } from '../sim/helpers.js';
+import { prng } from '../support/prng.js';
 import { APP, crl, signJson, simCollateral, simKeys, simQuote, type SimKeys } from './sim-fixtures.js';
 
 /**
@@ -62,17 +63,6 @@ const EXCEPTIONS = {
   'extra (not in 8.3): dcap-qvl tolerates inconsistent nested lengths that QVL rejects (spec 1.6, 5.B2)': 0,
 };
 type ExceptionName = keyof typeof EXCEPTIONS;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Outcome {
   accept: boolean;
@@ -368,7 +358,7 @@ describe('differential test vs @phala/dcap-qvl@0.3.9', () => {
   afterAll(() => t.cleanup());
 
   it('agrees on ≥ 1,000 seeded mutations except the named §8.3 differences', async () => {
-    const rnd = mulberry32(0x5eed_0005);
+    const rnd = prng(0x5eed_0005);
     const cases: Case[] = [];
     for (const b of bases) cases.push({ base: b.name, kind: 'unmodified', quote: b.quote, coll: b.coll, at: b.at, root: b.root });
     cases.push(...crafted);
