@@ -5,21 +5,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../src/cli/cli-error.js';
 import { decodeInput, inspectBytes } from '../../src/cli/inspect.js';
+import { QUOTE_FILES } from '../sgx/testdata.js';
 
 // The CLI runs from the sources through tsx, as a user would run it; each spawn costs ~1 s, so the
 // cases run concurrently and one invocation inspects all testdata quotes at once.
 const TESTDATA = join('..', 'shared', 'testdata');
-const QUOTES = [
-  'dcap-qvl/sgx_quote',
-  'dcap-qvl/tdx_quote',
-  'dcap-qvl/tdx_quote_outdated',
-  'mobilecoin/hw_quote.dat',
-  'go-tdx-guest/tdx_prod_quote_SPR_E4.dat',
-  'go-tdx-guest/quote_v5_sample.dat',
-  'intel-qvl-sampledata/quote.dat',
-  'intel-qvl-sampledata/tdx/quote.dat',
-  'simulated/sim_quote.bin',
-].map((f) => join(TESTDATA, f));
+// Every real quote the sgx parser tests use (relative paths: the CLI prints them as given).
+const QUOTES = QUOTE_FILES.map((f) => join(TESTDATA, f));
 
 function cli(args: string[], stdin?: Buffer | string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
