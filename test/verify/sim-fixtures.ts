@@ -7,6 +7,7 @@ import { SimPlatform, type SimCollateral, type SimEnclaveIdentity, type TcbProfi
 import { createCrl } from '../../src/providers/sim/crl.js';
 import { EC_ALG, type Issued } from '../../src/providers/sim/pki.js';
 import { StateFiles } from '../../src/providers/sim/state-files.js';
+import { APP } from '../sim/helpers.js';
 
 /**
  * Simulated platforms for verifier tests: real quotes and collateral from our own simulator (no hardware
@@ -14,14 +15,8 @@ import { StateFiles } from '../../src/providers/sim/state-files.js';
  * collateral variants (revocations, reordered levels, QE identities) that Intel never publishes.
  */
 
-/** Release enclave (INIT|MODE64BIT), as dcap-qvl requires. */
-export const APP: SimEnclaveIdentity = {
-  mrEnclave: Buffer.alloc(32, 0xa1),
-  mrSigner: Buffer.alloc(32, 0xb2),
-  isvProdId: 7,
-  isvSvn: 3,
-  attributes: { flags: 0x05n, xfrm: 0xe7n },
-};
+/** Release enclave (INIT|MODE64BIT), as dcap-qvl requires: the sim tests' application enclave. */
+export { APP };
 
 export function simQuote(platform: SimPlatform, app: SimEnclaveIdentity = APP, reportData = Buffer.from('verifier test')): Buffer {
   const report = platform.ereport({ ...app, targetInfo: platform.qeTargetInfo(), reportData });
