@@ -11,24 +11,9 @@ import {
   QUOTE_V3_SIGNED_LENGTH,
   quoteV3SignedData,
   QuoteV3Offsets,
-  SgxParseError,
 } from '../../src/sgx/index.js';
+import { expectParseError } from './expect-parse-error.js';
 import { QUOTE_FILES, td } from './testdata.js';
-
-function expectParseError(fn: () => unknown, code: string, field?: RegExp, offset?: number): SgxParseError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected an SgxParseError').toBeInstanceOf(SgxParseError);
-  const err = caught as SgxParseError;
-  expect(err.code).toBe(code);
-  if (field) expect(err.field).toMatch(field);
-  if (offset !== undefined) expect(err.offset).toBe(offset);
-  return err;
-}
 
 /** P-256 public key from the quote's raw x‖y (SPKI prefix for an uncompressed P-256 point). */
 function p256(xy: Buffer) {

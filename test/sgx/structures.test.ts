@@ -26,32 +26,16 @@ import {
   REPORT_BODY_SIZE,
   REPORT_SIZE,
   ReportBodyOffsets,
-  SgxParseError,
   TARGET_INFO_SIZE,
   TargetInfoOffsets,
   TdAttributeFlags,
 } from '../../src/sgx/index.js';
+import { expectParseError } from './expect-parse-error.js';
 
 function pattern(n: number, seed = 1): Buffer {
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = (i * 31 + seed * 7) & 0xff;
   return b;
-}
-
-function expectParseError(fn: () => unknown, code: string, field?: RegExp, offset?: number): SgxParseError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(SgxParseError);
-  const err = caught as SgxParseError;
-  expect(err.code).toBe(code);
-  if (field) expect(err.field).toMatch(field);
-  if (offset !== undefined) expect(err.offset).toBe(offset);
-  expect(err.message).toContain(`offset ${err.offset}`);
-  return err;
 }
 
 describe('attributes', () => {
