@@ -40,12 +40,28 @@ export function cmacSubkeys(key: Buffer): { k1: Buffer; k2: Buffer } {
   return { k1, k2: subkey(k1) };
 }
 
+// Subkeys cost an AES call (a cipher context) each time; the daemon MACs with the same few report keys
+// over and over. Bounded, so many distinct keys (reports for many targets) cannot grow it.
+const SUBKEY_CACHE_MAX = 32;
+const subkeyCache = new Map<string, { k1: Buffer; k2: Buffer }>();
+
+function cachedSubkeys(key: Buffer): { k1: Buffer; k2: Buffer } {
+  const id = key.toString('hex');
+  let sk = subkeyCache.get(id);
+  if (!sk) {
+    if (subkeyCache.size >= SUBKEY_CACHE_MAX) subkeyCache.clear();
+    sk = cmacSubkeys(key);
+    subkeyCache.set(id, sk);
+  }
+  return sk;
+}
+
 /** AES-128-CMAC of `message` under the 16-byte `key`; returns the full 16-byte tag. */
 export function aesCmac(key: Buffer, message: Buffer): Buffer {
   if (key.length !== BLOCK) {
     throw new SimInputError('INVALID_SIZE', `AES-128-CMAC key must be 16 bytes, got ${key.length}`, 'key');
   }
-  const { k1, k2 } = cmacSubkeys(key);
+  const { k1, k2 } = cachedSubkeys(key);
   const n = Math.max(1, Math.ceil(message.length / BLOCK));
   const complete = message.length > 0 && message.length % BLOCK === 0;
   const padded = Buffer.alloc(n * BLOCK);

@@ -1,15 +1,17 @@
-import { createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { AesmCode, AesmError } from '../../aesm/errors.js';
 import { AttributeFlags } from '../../sgx/attributes.js';
-import { CertType, pemChainCertificationData } from '../../sgx/certification-data.js';
+import { CertType, ECDSA_SIGNATURE_SIZE, pemChainCertificationData } from '../../sgx/certification-data.js';
 import { encodeQeReportInfo, parseQeReportInfo, QE_REPORT_INFO_SIZE } from '../../sgx/qe-report-info.js';
 import { QUOTE_USER_DATA_SIZE } from '../../sgx/quote-header.js';
-import { buildQuoteV3, QUOTE_V3_MIN_SIZE, quoteV3SignedData } from '../../sgx/quote.js';
-import { REPORT_SIZE, reportBodyBytes } from '../../sgx/report.js';
+import { buildQuoteV3, QUOTE_V3_MIN_SIZE, QUOTE_V3_SIGNED_LENGTH, QuoteV3Offsets } from '../../sgx/quote.js';
+import { REPORT_BODY_SIZE } from '../../sgx/report-body.js';
+import { REPORT_KEY_ID_SIZE, REPORT_MAC_SIZE, REPORT_SIZE, ReportOffsets, reportBodyBytes } from '../../sgx/report.js';
 import { encodeTargetInfo, parseTargetInfo, type TargetInfo } from '../../sgx/target-info.js';
 import { SgxParseError } from '../../sgx/errors.js';
+import { aesCmac } from './cmac.js';
 import { ereport, verifyReportMac } from './enclave-report.js';
-import type { ReportKeySecret, ReportKeyTarget } from './report-key.js';
+import { deriveReportKey, type ReportKeySecret, type ReportKeyTarget } from './report-key.js';
 import type { SimEnclaveRecord } from './state.js';
 
 /**
@@ -65,6 +67,11 @@ interface CertifiedKey {
   pubKeyId: Buffer;
   qeReportBody: Buffer;
   qeReportSignature: Buffer;
+  /**
+   * A complete quote for this key with a zero report body and signature: every quote is this
+   * template with the app's report body and the signature over [0, 432) written in.
+   */
+  template: Buffer;
 }
 
 export class SimQuotingEnclave {
@@ -73,6 +80,8 @@ export class SimQuotingEnclave {
   /** Type-5 certification data (PEM chain + NUL), fixed per platform. */
   private readonly certData: Buffer;
   private readonly certified: CertifiedKey;
+  /** The QE's own report key for the last key id seen (EGETKEY result; fixed per boot key id). */
+  private ownReportKey: { keyId: Buffer; key: Buffer } | undefined;
 
   constructor(
     private readonly cfg: QuotingEnclaveConfig,
@@ -115,14 +124,33 @@ export class SimQuotingEnclave {
       throw new AesmError(AesmCode.KEY_CERTIFICATION_ERROR, 'simulated QE lacks PROVISION_KEY');
     }
     const qeReportBody = reportBodyBytes(qeReport);
-    return {
-      generation: attKey.generation,
-      key: attKey.key,
+    const qeReportSignature = p1363Sign(qeReportBody, this.cfg.pckKey);
+    const template = buildQuoteV3({
+      header: this.header(),
+      reportBody: Buffer.alloc(REPORT_BODY_SIZE),
+      signature: Buffer.alloc(ECDSA_SIGNATURE_SIZE),
       attestPubKey,
-      pubKeyId,
-      qeReportBody,
-      qeReportSignature: p1363Sign(qeReportBody, this.cfg.pckKey),
-    };
+      qeReport: qeReportBody,
+      qeReportSignature,
+      qeAuthData: QE_AUTH_DATA,
+      certificationData: { type: CertType.PCK_CERT_CHAIN, data: this.certData },
+    });
+    return { generation: attKey.generation, key: attKey.key, attestPubKey, pubKeyId, qeReportBody, qeReportSignature, template };
+  }
+
+  /**
+   * sgx_verify_report inside the QE (what verifyReportMac does), with the QE's report key derived
+   * once per key id instead of once per quote.
+   */
+  private reportMacValid(report: Buffer): boolean {
+    const keyId = report.subarray(ReportOffsets.keyId, ReportOffsets.keyId + REPORT_KEY_ID_SIZE);
+    let own = this.ownReportKey;
+    if (!own || !own.keyId.equals(keyId)) {
+      own = { keyId: Buffer.from(keyId), key: deriveReportKey(this.cfg.secret, selfOf(this.cfg.qe), keyId) };
+      this.ownReportKey = own;
+    }
+    const mac = aesCmac(own.key, report.subarray(ReportOffsets.body, ReportOffsets.body + REPORT_BODY_SIZE));
+    return timingSafeEqual(mac, report.subarray(ReportOffsets.mac, ReportOffsets.mac + REPORT_MAC_SIZE));
   }
 
   private header() {
@@ -142,23 +170,14 @@ export class SimQuotingEnclave {
     if (qeReportInfo !== undefined && qeReportInfo.length !== QE_REPORT_INFO_SIZE) {
       throw new AesmError(AesmCode.PARAMETER_ERROR, `qe_report_info must be ${QE_REPORT_INFO_SIZE} bytes, got ${qeReportInfo.length}`);
     }
-    if (!verifyReportMac(this.cfg.secret, selfOf(this.cfg.qe), report)) {
+    if (!this.reportMacValid(report)) {
       throw new AesmError(AesmCode.INVALID_REPORT, 'report MAC does not verify: it was not produced on this platform for the QE target info');
     }
     const c = this.certified;
-    const header = this.header();
-    const reportBody = reportBodyBytes(report);
-    const signature = p1363Sign(quoteV3SignedData(header, reportBody), c.key);
-    const quote = buildQuoteV3({
-      header,
-      reportBody,
-      signature,
-      attestPubKey: c.attestPubKey,
-      qeReport: c.qeReportBody,
-      qeReportSignature: c.qeReportSignature,
-      qeAuthData: QE_AUTH_DATA,
-      certificationData: { type: CertType.PCK_CERT_CHAIN, data: this.certData },
-    });
+    const quote = Buffer.allocUnsafe(c.template.length);
+    c.template.copy(quote);
+    report.copy(quote, QuoteV3Offsets.reportBody, ReportOffsets.body, ReportOffsets.body + REPORT_BODY_SIZE);
+    p1363Sign(quote.subarray(0, QUOTE_V3_SIGNED_LENGTH), c.key).copy(quote, QuoteV3Offsets.signature);
     if (!qeReportInfo) return { quote };
     const info = parseQeReportInfo(qeReportInfo);
     let appTarget: TargetInfo;
