@@ -1,33 +1,10 @@
+import { readDerTlv, type DerTlv } from './der-tlv.js';
 import { certificateDer } from './pck-extension.js';
 
 interface Names {
   pem: string;
   issuer: string;
   subject: string;
-}
-
-interface Tlv {
-  tag: number;
-  start: number;
-  contentStart: number;
-  end: number;
-}
-
-/** One DER TLV at `off` (within `limit`), or undefined if it does not fit. Kept tiny: this runs per quote. */
-function tlv(b: Buffer, off: number, limit: number): Tlv | undefined {
-  if (off + 2 > limit) return undefined;
-  const tag = b[off];
-  let len = b[off + 1];
-  let head = 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4 || off + 2 + n > limit) return undefined;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + b[off + 2 + i];
-    head += n;
-  }
-  const end = off + head + len;
-  return end > limit ? undefined : { tag, start: off, contentStart: off + head, end };
 }
 
 /** Issuer and subject Name DER (hex) of a certificate, or undefined if it does not decode. */
@@ -38,13 +15,13 @@ function names(pem: string): Names | undefined {
   } catch {
     return undefined;
   }
-  const cert = tlv(der, 0, der.length);
+  const cert = readDerTlv(der, 0, der.length);
   if (!cert || cert.tag !== 0x30) return undefined;
-  const tbs = tlv(der, cert.contentStart, cert.end);
+  const tbs = readDerTlv(der, cert.contentStart, cert.end);
   if (!tbs || tbs.tag !== 0x30) return undefined;
-  const items: Tlv[] = [];
+  const items: DerTlv[] = [];
   for (let off = tbs.contentStart; off < tbs.end && items.length < 7; ) {
-    const t = tlv(der, off, tbs.end);
+    const t = readDerTlv(der, off, tbs.end);
     if (!t) return undefined;
     items.push(t);
     off = t.end;
@@ -53,7 +30,7 @@ function names(pem: string): Names | undefined {
   const issuer = items[i + 2];
   const subject = items[i + 4];
   if (!issuer || !subject) return undefined;
-  const hex = (t: Tlv) => der.subarray(t.start, t.end).toString('hex');
+  const hex = (t: DerTlv) => der.subarray(t.start, t.end).toString('hex');
   return { pem, issuer: hex(issuer), subject: hex(subject) };
 }
 

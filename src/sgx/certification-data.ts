@@ -1,4 +1,5 @@
 import { ByteReader, checkFieldSize, checkUint } from './bytes.js';
+import { readDerTlv } from './der-tlv.js';
 import { SgxParseError } from './errors.js';
 import { encodeReportBody, parseReportBody, type ReportBody } from './report-body.js';
 
@@ -141,19 +142,10 @@ function splitDerSequences(data: Buffer): Buffer[] | undefined {
   let end = data.length;
   while (end > 0 && data[end - 1] === 0) end--;
   while (off < end) {
-    if (data[off] !== 0x30 || off + 2 > end) return undefined;
-    let len = data[off + 1];
-    let head = 2;
-    if (len & 0x80) {
-      const n = len & 0x7f;
-      if (n === 0 || n > 4 || off + 2 + n > end) return undefined;
-      len = 0;
-      for (let i = 0; i < n; i++) len = len * 256 + data[off + 2 + i];
-      head += n;
-    }
-    if (off + head + len > end) return undefined;
-    out.push(Buffer.from(data.subarray(off, off + head + len)));
-    off += head + len;
+    const t = readDerTlv(data, off, end);
+    if (!t || t.tag !== 0x30) return undefined;
+    out.push(Buffer.from(data.subarray(off, t.end)));
+    off = t.end;
   }
   return out.length > 0 ? out : undefined;
 }
