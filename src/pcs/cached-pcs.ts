@@ -154,6 +154,13 @@ export function createCachedPcs(opts: CachedPcsOptions): CachedPcs {
     });
   }
 
+  /** Fetch from upstream (shared with concurrent callers) and write the answer through to the cache. */
+  async function fetchAndStore(kind: CacheItemKind, key: string): Promise<Cached<AnyResponse>> {
+    const fresh = await fetchOnce(kind, key);
+    store(kind, key, fresh);
+    return { value: fresh, cache: { servedFrom: 'upstream', fetchedAt: fresh.fetchedAt, nextUpdate: fresh.nextUpdate } };
+  }
+
   async function item(kind: CacheItemKind, key: string): Promise<Cached<AnyResponse>> {
     const t = now();
     const row = cache?.get(source, kind, key);
@@ -172,9 +179,7 @@ export function createCachedPcs(opts: CachedPcsOptions): CachedPcs {
       };
     }
     try {
-      const fresh = await fetchOnce(kind, key);
-      store(kind, key, fresh);
-      return { value: fresh, cache: { servedFrom: 'upstream', fetchedAt: fresh.fetchedAt, nextUpdate: fresh.nextUpdate } };
+      return await fetchAndStore(kind, key);
     } catch (err) {
       if (!row || !(err instanceof PcsError) || err.isDefinitive || err.code === 'BAD_REQUEST') throw err;
       const since = expiry(row);
@@ -207,9 +212,7 @@ export function createCachedPcs(opts: CachedPcsOptions): CachedPcs {
     rootCaCrl: async () => (await item('rootCaCrl', 'root')) as Cached<CrlResponse>,
     refreshRow: async (kind, key) => {
       try {
-        const fresh = await fetchOnce(kind, key);
-        store(kind, key, fresh);
-        return { value: fresh, cache: { servedFrom: 'upstream', fetchedAt: fresh.fetchedAt, nextUpdate: fresh.nextUpdate } };
+        return await fetchAndStore(kind, key);
       } catch (err) {
         if (cache?.get(source, kind, key)) cache.noteError(source, kind, key, (err as Error).message, now());
         throw err;
