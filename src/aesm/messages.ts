@@ -32,6 +32,7 @@ import {
 } from './kinds.js';
 import type { AesmOperation } from './status-mapping.js';
 import { AesmWireError } from './wire-error.js';
+import { encodeFrame, FRAME_HEADER_SIZE } from './framing.js';
 
 // sgx_qe_report_info_t; the layout itself belongs to src/sgx, only the size matters here.
 const QE_REPORT_INFO_SIZE = 960;
@@ -347,6 +348,132 @@ function encodeLegacyResponse(fieldNumber: number, errorCode: number): Uint8Arra
   const wrapper = reflect(ResponseSchema);
   wrapper.set(field, sub);
   return toBinary(ResponseSchema, wrapper.message as Response);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response frames for the daemon's hot path
+
+const WIRE_VARINT = 0;
+const WIRE_LEN = 2;
+const MAX_U64 = (1n << 64n) - 1n;
+
+type FrameField = { n: number; u32: number } | { n: number; u64: bigint } | { n: number; bytes: Uint8Array };
+
+const varintSize = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5);
+const varint64Size = (v: bigint): number => {
+  let n = 1;
+  while (v >= 0x80n) {
+    v >>= 7n;
+    n++;
+  }
+  return n;
+};
+
+function u32Field(n: number, v: number, name: string): FrameField {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw new AesmWireError('unencodable', `cannot encode AESM message: ${name} ${String(v)} is not a uint32`);
+  }
+  return { n, u32: v };
+}
+
+function u64Field(n: number, v: bigint, name: string): FrameField {
+  if (typeof v !== 'bigint' || v < 0n || v > MAX_U64) {
+    throw new AesmWireError('unencodable', `cannot encode AESM message: ${name} ${String(v)} is not a uint64`);
+  }
+  return { n, u64: v };
+}
+
+function bytesField(n: number, v: Uint8Array, name: string): FrameField {
+  if (!(v instanceof Uint8Array)) throw new AesmWireError('unencodable', `cannot encode AESM message: ${name} is not bytes`);
+  return { n, bytes: v };
+}
+
+/** The sub-message fields of a quote_ex response, in field-number order (as protobuf-es writes them). */
+function quoteExResponseFields(res: Exclude<AesmResponse, { kind: 'legacy' }>): FrameField[] {
+  const f: FrameField[] = [u32Field(1, res.errorCode, 'errorCode')];
+  switch (res.kind) {
+    case 'selectAttKeyId':
+      if (res.selectedAttKeyId !== undefined) f.push(bytesField(2, res.selectedAttKeyId, 'selected_att_key_id'));
+      break;
+    case 'initQuoteEx':
+      if (res.targetInfo !== undefined) f.push(bytesField(2, res.targetInfo, 'target_info'));
+      if (res.pubKeyIdSize !== undefined) f.push(u64Field(3, res.pubKeyIdSize, 'pub_key_id_size'));
+      if (res.pubKeyId !== undefined) f.push(bytesField(4, res.pubKeyId, 'pub_key_id'));
+      break;
+    case 'getQuoteSizeEx':
+      if (res.quoteSize !== undefined) f.push(u32Field(2, res.quoteSize, 'quote_size'));
+      break;
+    case 'getQuoteEx':
+      if (res.quote !== undefined) f.push(bytesField(2, res.quote, 'quote'));
+      if (res.qeReportInfo !== undefined) f.push(bytesField(3, res.qeReportInfo, 'qe_report_info'));
+      break;
+    case 'getSupportedAttKeyIdNum':
+      if (res.attKeyIdNum !== undefined) f.push(u32Field(2, res.attKeyIdNum, 'att_key_id_num'));
+      break;
+    case 'getSupportedAttKeyIds':
+      if (res.attKeyIds !== undefined) f.push(bytesField(2, res.attKeyIds, 'att_key_ids'));
+      break;
+  }
+  return f;
+}
+
+function fieldSize(f: FrameField): number {
+  const key = varintSize((f.n << 3) >>> 0);
+  if ('u32' in f) return key + varintSize(f.u32);
+  if ('u64' in f) return key + varint64Size(f.u64);
+  return key + varintSize(f.bytes.length) + f.bytes.length;
+}
+
+function putVarint(out: Buffer, pos: number, v: number): number {
+  while (v >= 0x80) {
+    out[pos++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[pos++] = v;
+  return pos;
+}
+
+function putVarint64(out: Buffer, pos: number, v: bigint): number {
+  while (v >= 0x80n) {
+    out[pos++] = Number(v & 0x7fn) | 0x80;
+    v >>= 7n;
+  }
+  out[pos++] = Number(v);
+  return pos;
+}
+
+/**
+ * The whole reply frame for `res`: the u32 LE length prefix and the body in ONE buffer, written
+ * directly (no protobuf message objects, no second copy for framing). Byte-identical to
+ * encodeFrame(encodeResponse(res)) and throws the same AesmWireError('unencodable') for values
+ * outside their field types; legacy answers (rare) go through encodeResponse.
+ */
+export function encodeResponseFrame(res: AesmResponse): Buffer {
+  if (res.kind === 'legacy') return encodeFrame(encodeResponse(res));
+  const fields = quoteExResponseFields(res);
+  let subSize = 0;
+  for (const f of fields) subSize += fieldSize(f);
+  const wrapperField = QUOTE_EX_FIELD[res.kind];
+  const bodySize = varintSize(((wrapperField << 3) | WIRE_LEN) >>> 0) + varintSize(subSize) + subSize;
+  const out = Buffer.allocUnsafe(FRAME_HEADER_SIZE + bodySize);
+  out.writeUInt32LE(bodySize, 0);
+  let pos = putVarint(out, FRAME_HEADER_SIZE, ((wrapperField << 3) | WIRE_LEN) >>> 0);
+  pos = putVarint(out, pos, subSize);
+  for (const f of fields) {
+    if ('u32' in f) {
+      pos = putVarint(out, pos, ((f.n << 3) | WIRE_VARINT) >>> 0);
+      pos = putVarint(out, pos, f.u32);
+    } else if ('u64' in f) {
+      pos = putVarint(out, pos, ((f.n << 3) | WIRE_VARINT) >>> 0);
+      pos = putVarint64(out, pos, f.u64);
+    } else {
+      pos = putVarint(out, pos, ((f.n << 3) | WIRE_LEN) >>> 0);
+      pos = putVarint(out, pos, f.bytes.length);
+      out.set(f.bytes, pos);
+      pos += f.bytes.length;
+    }
+  }
+  return out;
 }
 
 function guardEncode(encode: () => Uint8Array): Buffer {

@@ -10,12 +10,12 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { FrameDecoder, FrameError, encodeFrame } from '../aesm/framing.js';
+import { FrameDecoder, FrameError } from '../aesm/framing.js';
 import type { DaemonMetrics, FrameRejectReason } from './metrics.js';
 
 export interface RequestOutcome {
-  /** Response body (protobuf, without prefix). Absent: close without a reply. */
-  reply?: Buffer;
+  /** The whole reply frame (u32 LE length prefix + protobuf body), written as is. Absent: close without a reply. */
+  frame?: Buffer;
   /** Why there is no reply (counted in sqh_aesm_frames_rejected_total). */
   rejectReason?: FrameRejectReason;
 }
@@ -173,13 +173,13 @@ export class AesmSocketServer {
       outcome = {};
     }
     if (socket.destroyed) return;
-    if (!outcome.reply) {
+    if (!outcome.frame) {
       if (outcome.rejectReason) this.opts.metrics.framesRejected.inc({ reason: outcome.rejectReason });
       this.closeGently(conn);
       return;
     }
     // One buffer, one write, then FIN (spec §8 item 9).
-    socket.end(encodeFrame(outcome.reply));
+    socket.end(outcome.frame);
     this.lingerLimit(conn);
   }
 

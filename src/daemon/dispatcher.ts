@@ -9,7 +9,7 @@ import {
   AesmError,
   aesmErrorName,
   decodeRequest,
-  encodeResponse,
+  encodeResponseFrame,
   errorResponseFor,
   type AesmRequest,
   type AesmResponse,
@@ -90,14 +90,14 @@ export class AesmDispatcher {
     } finally {
       metrics.inFlight.dec();
     }
-    let reply: Buffer;
+    let frame: Buffer;
     try {
-      reply = encodeResponse(response);
+      frame = encodeResponseFrame(response);
     } catch (e) {
       // Only reachable through a provider returning unencodable values; still answer in the right field.
       logger.error({ conn: conn.id, operation, err: (e as Error).message }, 'response could not be encoded');
       response = this.errorResponse(req, AesmCode.UNEXPECTED_ERROR);
-      reply = encodeResponse(response);
+      frame = encodeResponseFrame(response);
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const code = response.errorCode;
@@ -106,7 +106,7 @@ export class AesmDispatcher {
     const line = { conn: conn.id, operation, code, result: aesmErrorName(code), latencyMs: Math.round(seconds * 1e6) / 1e3, ...(detail ? { detail } : {}) };
     if (code === 0) logger.info(line, 'aesm request');
     else logger.warn(line, 'aesm request failed');
-    return { reply };
+    return { frame };
   }
 
   private errorResponse(req: AesmRequest, code: number): AesmResponse {
