@@ -81,6 +81,9 @@ export type AesmResponseKind = AesmResponse['kind'];
 
 // protobuf-es marks proto2 `required` fields with this presence value (FeatureSet.LEGACY_REQUIRED).
 const LEGACY_REQUIRED = 3;
+// Protobuf wire types used by the hand-written hot paths below.
+const WIRE_VARINT = 0;
+const WIRE_LEN = 2;
 
 const requestFieldByNumber = new Map<number, DescField>(RequestSchema.fields.map((f) => [f.number, f]));
 const responseFieldByNumber = new Map<number, DescField>(ResponseSchema.fields.map((f) => [f.number, f]));
@@ -132,6 +135,8 @@ export function errorResponseFor(req: AesmRequest, errorCode: number): AesmRespo
 // Requests
 
 export function decodeRequest(body: Uint8Array): DecodedRequest {
+  const fast = decodeGetQuoteExFast(body);
+  if (fast) return fast;
   let msg: Request;
   try {
     msg = fromBinary(RequestSchema, body);
@@ -147,6 +152,88 @@ export function decodeRequest(body: Uint8Array): DecodedRequest {
     return { ok: true, fieldNumber, request: typedRequest(msg, fieldNumber), missingRequired };
   }
   return { ok: false, reason: 'no-submessage' };
+}
+
+/** A varint of at most 5 bytes and 32 bits at `pos`: [value, next position], or undefined (use the general path). */
+function readVarint32(b: Uint8Array, pos: number, end: number): [number, number] | undefined {
+  let value = 0;
+  for (let i = 0; i < 5; i++) {
+    if (pos >= end) return undefined;
+    const byte = b[pos++]!;
+    value += (byte & 0x7f) * 2 ** (7 * i);
+    if (byte < 0x80) return value <= 0xffffffff ? [value, pos] : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * GetQuoteEx is the daemon's hot request. When the body is exactly what Intel's client sends (only
+ * the getQuoteExReq wrapper field, each of its fields at most once, required ones present, nothing
+ * unknown, canonical lengths), the result is unambiguous and is read directly. Anything else
+ * (repeated or unknown fields, other requests, odd varints, damage) returns undefined and takes
+ * the protobuf-es path, so both paths give the same answer for every input.
+ */
+function decodeGetQuoteExFast(b: Uint8Array): DecodedRequest | undefined {
+  const field = QUOTE_EX_FIELD.getQuoteEx;
+  const tag = readVarint32(b, 0, b.length);
+  if (!tag || tag[0] !== ((field << 3) | WIRE_LEN)) return undefined;
+  const len = readVarint32(b, tag[1], b.length);
+  if (!len || len[1] + len[0] !== b.length) return undefined;
+  let pos = len[1];
+  const end = b.length;
+  let report: Uint8Array | undefined;
+  let attKeyId: Uint8Array | undefined;
+  let qeReportInfo: Uint8Array | undefined;
+  let bufSize: number | undefined;
+  let timeout: number | undefined;
+  while (pos < end) {
+    const key = readVarint32(b, pos, end);
+    if (!key) return undefined;
+    pos = key[1];
+    switch (key[0]) {
+      case (1 << 3) | WIRE_LEN:
+      case (2 << 3) | WIRE_LEN:
+      case (3 << 3) | WIRE_LEN: {
+        const n = readVarint32(b, pos, end);
+        if (!n || n[1] + n[0] > end) return undefined;
+        const bytes = b.subarray(n[1], n[1] + n[0]);
+        pos = n[1] + n[0];
+        const which = key[0] >> 3;
+        if (which === 1) {
+          if (report) return undefined;
+          report = bytes;
+        } else if (which === 2) {
+          if (attKeyId) return undefined;
+          attKeyId = bytes;
+        } else {
+          if (qeReportInfo) return undefined;
+          qeReportInfo = bytes;
+        }
+        break;
+      }
+      case (4 << 3) | WIRE_VARINT:
+      case (9 << 3) | WIRE_VARINT: {
+        const v = readVarint32(b, pos, end);
+        if (!v) return undefined;
+        pos = v[1];
+        if (key[0] >> 3 === 4) {
+          if (bufSize !== undefined) return undefined;
+          bufSize = v[0];
+        } else {
+          if (timeout !== undefined) return undefined;
+          timeout = v[0];
+        }
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  if (!report || bufSize === undefined) return undefined;
+  const request: AesmRequest = { kind: 'getQuoteEx', report: copy(report), bufSize };
+  if (attKeyId) request.attKeyId = copy(attKeyId);
+  if (qeReportInfo) request.qeReportInfo = copy(qeReportInfo);
+  return { ok: true, fieldNumber: field, request, missingRequired: [] };
 }
 
 function typedRequest(msg: Request, fieldNumber: number): AesmRequest {
@@ -353,8 +440,6 @@ function encodeLegacyResponse(fieldNumber: number, errorCode: number): Uint8Arra
 // ---------------------------------------------------------------------------------------------
 // Response frames for the daemon's hot path
 
-const WIRE_VARINT = 0;
-const WIRE_LEN = 2;
 const MAX_U64 = (1n << 64n) - 1n;
 
 type FrameField = { n: number; u32: number } | { n: number; u64: bigint } | { n: number; bytes: Uint8Array };
