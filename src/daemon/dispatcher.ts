@@ -103,9 +103,12 @@ export class AesmDispatcher {
     const code = response.errorCode;
     metrics.requests.inc({ operation, code: String(code), result: aesmErrorName(code) });
     metrics.latency.observe({ operation }, seconds);
-    const line = { conn: conn.id, operation, code, result: aesmErrorName(code), latencyMs: Math.round(seconds * 1e6) / 1e3, ...(detail ? { detail } : {}) };
-    if (code === 0) logger.info(line, 'aesm request');
-    else logger.warn(line, 'aesm request failed');
+    // The per-request line is built only when it will be written (the bench and busy nodes run at warn).
+    if (logger.isLevelEnabled(code === 0 ? 'info' : 'warn')) {
+      const line = { conn: conn.id, operation, code, result: aesmErrorName(code), latencyMs: Math.round(seconds * 1e6) / 1e3, ...(detail ? { detail } : {}) };
+      if (code === 0) logger.info(line, 'aesm request');
+      else logger.warn(line, 'aesm request failed');
+    }
     return { frame };
   }
 
@@ -177,9 +180,13 @@ export class AesmDispatcher {
     );
     if (!r.quote || r.quote.length === 0) fail(AesmCode.UNEXPECTED_ERROR, 'provider returned an empty quote');
     if (r.quote.length > req.bufSize) fail(AesmCode.PARAMETER_ERROR, `buf_size ${req.bufSize} < quote size ${r.quote.length}`);
-    // aesmd hands the QE a zeroed buffer of buf_size and returns all of it (§4.2, §8 item 6).
-    const quote = Buffer.alloc(req.bufSize);
-    r.quote.copy(quote);
+    // aesmd hands the QE a zeroed buffer of buf_size and returns all of it (§4.2, §8 item 6). Intel's
+    // library asks for the exact size, so usually there is nothing to pad and nothing to copy.
+    let quote = r.quote;
+    if (quote.length < req.bufSize) {
+      quote = Buffer.alloc(req.bufSize);
+      r.quote.copy(quote);
+    }
     const res: AesmResponse = { kind: 'getQuoteEx', errorCode: 0, quote };
     if (req.qeReportInfo) {
       if (r.qeReportInfo?.length !== QE_REPORT_INFO_SIZE) fail(AesmCode.UNABLE_TO_GENERATE_QE_REPORT, 'provider returned no 960-byte qe_report_info');
