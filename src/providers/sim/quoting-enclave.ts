@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, sign, timingSafeEqual, webcrypto, type KeyObject } from 'node:crypto';
 import { AesmCode, AesmError } from '../../aesm/errors.js';
 import { AttributeFlags } from '../../sgx/attributes.js';
 import { CertType, ECDSA_SIGNATURE_SIZE, pemChainCertificationData } from '../../sgx/certification-data.js';
@@ -72,6 +72,8 @@ interface CertifiedKey {
    * template with the app's report body and the signature over [0, 432) written in.
    */
   template: Buffer;
+  /** The attestation key for WebCrypto, imported on first use by quoteAsync. */
+  webKey?: Promise<webcrypto.CryptoKey>;
 }
 
 export class SimQuotingEnclave {
@@ -164,6 +166,26 @@ export class SimQuotingEnclave {
    * `qeReportInfo`, also returns it with a QE report for the app: report_data = SHA-256(nonce ‖ quote) ‖ 0³².
    */
   quote(report: Buffer, qeReportInfo?: Buffer): { quote: Buffer; qeReportInfo?: Buffer } {
+    const quote = this.unsignedQuote(report, qeReportInfo);
+    p1363Sign(quote.subarray(0, QUOTE_V3_SIGNED_LENGTH), this.certified.key).copy(quote, QuoteV3Offsets.signature);
+    return this.withQeReport(quote, qeReportInfo);
+  }
+
+  /**
+   * quote(), with the ECDSA signature computed on libuv's thread pool (WebCrypto) so the daemon's
+   * event loop keeps serving sockets meanwhile. Same checks, same bytes apart from the random k.
+   */
+  async quoteAsync(report: Buffer, qeReportInfo?: Buffer): Promise<{ quote: Buffer; qeReportInfo?: Buffer }> {
+    const c = this.certified;
+    const quote = this.unsignedQuote(report, qeReportInfo);
+    c.webKey ??= webcrypto.subtle.importKey('pkcs8', c.key.export({ format: 'der', type: 'pkcs8' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+    const signature = await webcrypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, await c.webKey, quote.subarray(0, QUOTE_V3_SIGNED_LENGTH));
+    quote.set(new Uint8Array(signature), QuoteV3Offsets.signature);
+    return this.withQeReport(quote, qeReportInfo);
+  }
+
+  /** Checks the inputs and fills the template with the report body; the signature is still zero. */
+  private unsignedQuote(report: Buffer, qeReportInfo?: Buffer): Buffer {
     if (!Buffer.isBuffer(report) || report.length !== REPORT_SIZE) {
       throw new AesmError(AesmCode.PARAMETER_ERROR, `report must be ${REPORT_SIZE} bytes, got ${report?.length ?? 0}`);
     }
@@ -177,7 +199,10 @@ export class SimQuotingEnclave {
     const quote = Buffer.allocUnsafe(c.template.length);
     c.template.copy(quote);
     report.copy(quote, QuoteV3Offsets.reportBody, ReportOffsets.body, ReportOffsets.body + REPORT_BODY_SIZE);
-    p1363Sign(quote.subarray(0, QUOTE_V3_SIGNED_LENGTH), c.key).copy(quote, QuoteV3Offsets.signature);
+    return quote;
+  }
+
+  private withQeReport(quote: Buffer, qeReportInfo?: Buffer): { quote: Buffer; qeReportInfo?: Buffer } {
     if (!qeReportInfo) return { quote };
     const info = parseQeReportInfo(qeReportInfo);
     let appTarget: TargetInfo;
