@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --out FILE]`
+ * `npm run build && npm run bench [-- --quick] [--daemon-only] [--clients N] [--cpu-prof DIR] [--out FILE]`
  *
  * Measures the hot paths against a baseline taken in the same run, so the ratios mean something on
  * any machine (absolute numbers drift between machines; see docs/benchmarks.md):
@@ -11,7 +11,7 @@
  * Prints a table and writes JSON (default bench/results/bench-<time>.json).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -107,9 +107,13 @@ function requestBody(socketPath: string, frame: Buffer): Promise<Buffer> {
   });
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+/**
+ * CPU seconds (user + system) used so far, from /proc (Linux): the whole process, or with `mainThread`
+ * only its main thread (the event loop; its thread id is the pid).
+ */
+function cpuSeconds(pid: number, mainThread = false): number {
+  const file = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
+  const fields = readFileSync(file, 'utf8').replace(/^.*\) /, '').split(' ');
   // After the command name: state is field 3, utime field 14, stime field 15 (man 5 proc); clock ticks of 1/100 s.
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
@@ -119,12 +123,15 @@ interface LoadResult {
   errors: number;
   /** Daemon process CPU (all threads, user + system) per completed request. */
   daemonCpuUs: number;
+  /** Of that, the daemon's main thread (event loop): with one event loop, it bounds throughput. */
+  eventLoopCpuUs: number;
   /** This (load generator) process's CPU per completed request. */
   clientCpuUs: number;
 }
 
 async function load(socketPath: string, frame: Buffer, durationS: number, daemonPid: number): Promise<LoadResult> {
   const cpuBefore = cpuSeconds(daemonPid);
+  const loopBefore = cpuSeconds(daemonPid, true);
   const clientBefore = process.cpuUsage();
   const deadline = performance.now() + durationS * 1000;
   let done = 0;
@@ -144,7 +151,13 @@ async function load(socketPath: string, frame: Buffer, durationS: number, daemon
   const rate = done / ((performance.now() - start) / 1000);
   const client = process.cpuUsage(clientBefore);
   const n = Math.max(done, 1);
-  return { rate, errors, daemonCpuUs: ((cpuSeconds(daemonPid) - cpuBefore) / n) * 1e6, clientCpuUs: (client.user + client.system) / n };
+  return {
+    rate,
+    errors,
+    daemonCpuUs: ((cpuSeconds(daemonPid) - cpuBefore) / n) * 1e6,
+    eventLoopCpuUs: ((cpuSeconds(daemonPid, true) - loopBefore) / n) * 1e6,
+    clientCpuUs: (client.user + client.system) / n,
+  };
 }
 
 const median = (xs: number[]) => {
@@ -158,6 +171,7 @@ function summarise(results: LoadResult[]): LoadResult {
     rate: median(results.map((r) => r.rate)),
     errors: results.reduce((n, r) => n + r.errors, 0),
     daemonCpuUs: median(results.map((r) => r.daemonCpuUs)),
+    eventLoopCpuUs: median(results.map((r) => r.eventLoopCpuUs)),
     clientCpuUs: median(results.map((r) => r.clientCpuUs)),
   };
 }
@@ -180,7 +194,25 @@ function waitForSocket(socketPath: string, timeoutMs: number): Promise<void> {
   });
 }
 
+/** The daemon runs from dist/: refuse a missing build and warn about one older than src/. */
+function checkBuild(): void {
+  const main = path.join(repoRoot, 'dist', 'cli', 'main.js');
+  if (!existsSync(main)) {
+    console.error('bench: dist/cli/main.js is missing; run `npm run build` first (the daemon is benchmarked as its own process).');
+    process.exit(2);
+  }
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+      const p = path.join(dir, e.name);
+      return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+    }, 0);
+  if (newest(path.join(repoRoot, 'src')) > statSync(main).mtimeMs) {
+    console.error('bench: warning: src/ is newer than dist/; run `npm run build` to benchmark the current code.');
+  }
+}
+
 async function benchDaemon(): Promise<void> {
+  checkBuild();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sqh-bench-'));
   const stateDir = path.join(dir, 'state');
   const socketPath = path.join(dir, 'aesm.socket');
@@ -235,12 +267,14 @@ async function benchDaemon(): Promise<void> {
     const quote = summarise(quoteRuns);
     progress.tick('daemon quote');
     const cpuNote = (r: LoadResult) =>
-      `${r.errors} errors; CPU per request: daemon ${r.daemonCpuUs.toFixed(0)} µs, load generator ${r.clientCpuUs.toFixed(0)} µs`;
+      `${r.errors} errors; CPU per request: daemon ${r.daemonCpuUs.toFixed(0)} µs (event loop ${r.eventLoopCpuUs.toFixed(0)}), load generator ${r.clientCpuUs.toFixed(0)} µs`;
     rows.push({ name: `daemon GetSupportedAttKeyIDNum (${clients} clients)`, rate: canned.rate, unit: 'req/s', note: cpuNote(canned) });
     rows.push({ name: `daemon GetQuoteEx, sim quote (${clients} clients)`, rate: quote.rate, unit: 'req/s', note: cpuNote(quote) });
     ratios['daemon quote / canned (throughput)'] = quote.rate / canned.rate;
     // The load generator shares the machine's cores; the daemon's own CPU per request isolates its cost.
     ratios['daemon quote / canned (daemon CPU efficiency)'] = canned.daemonCpuUs / quote.daemonCpuUs;
+    // What one event loop can sustain: throughput tracks this while the loop is the bottleneck.
+    ratios['daemon quote / canned (event-loop CPU)'] = canned.eventLoopCpuUs / quote.eventLoopCpuUs;
     daemonDetail = { rounds, canned, quote, cannedRuns, quoteRuns };
   } finally {
     daemon?.kill('SIGTERM');
