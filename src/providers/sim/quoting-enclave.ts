@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, sign, timingSafeEqual, webcrypto, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { AesmCode, AesmError } from '../../aesm/errors.js';
 import { AttributeFlags } from '../../sgx/attributes.js';
 import { CertType, ECDSA_SIGNATURE_SIZE, pemChainCertificationData } from '../../sgx/certification-data.js';
@@ -72,8 +72,6 @@ interface CertifiedKey {
    * template with the app's report body and the signature over [0, 432) written in.
    */
   template: Buffer;
-  /** The attestation key for WebCrypto, imported on first use by quoteAsync. */
-  webKey?: Promise<webcrypto.CryptoKey>;
 }
 
 export class SimQuotingEnclave {
@@ -172,15 +170,17 @@ export class SimQuotingEnclave {
   }
 
   /**
-   * quote(), with the ECDSA signature computed on libuv's thread pool (WebCrypto) so the daemon's
-   * event loop keeps serving sockets meanwhile. Same checks, same bytes apart from the random k.
+   * quote(), with the ECDSA signature computed on libuv's thread pool (crypto.sign with a callback)
+   * so the daemon's event loop keeps serving sockets meanwhile. Same checks, same bytes apart from
+   * the signature's random k.
    */
   async quoteAsync(report: Buffer, qeReportInfo?: Buffer): Promise<{ quote: Buffer; qeReportInfo?: Buffer }> {
-    const c = this.certified;
     const quote = this.unsignedQuote(report, qeReportInfo);
-    c.webKey ??= webcrypto.subtle.importKey('pkcs8', c.key.export({ format: 'der', type: 'pkcs8' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
-    const signature = await webcrypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, await c.webKey, quote.subarray(0, QUOTE_V3_SIGNED_LENGTH));
-    quote.set(new Uint8Array(signature), QuoteV3Offsets.signature);
+    const key = this.certified.key;
+    const signature = await new Promise<Buffer>((resolve, reject) =>
+      sign('sha256', quote.subarray(0, QUOTE_V3_SIGNED_LENGTH), { key, dsaEncoding: 'ieee-p1363' }, (err, sig) => (err ? reject(err) : resolve(sig))),
+    );
+    signature.copy(quote, QuoteV3Offsets.signature);
     return this.withQeReport(quote, qeReportInfo);
   }
 
