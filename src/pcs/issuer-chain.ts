@@ -16,11 +16,3 @@ export function decodeIssuerChainHeader(value: string): string {
 export function encodeIssuerChainHeader(pem: string): string {
   return encodeURIComponent(pem);
 }
-
-/** Split concatenated PEM text into its certificates (each with BEGIN/END lines and a final newline). */
-export function splitPemCertificates(pem: string): string[] {
-  const out: string[] = [];
-  const re = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-  for (const m of pem.matchAll(re)) out.push(`${m[0]}\n`);
-  return out;
-}
