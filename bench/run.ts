@@ -1,5 +1,5 @@
 /**
- * `npm run build && npm run bench [-- --quick] [--daemon-only] [--clients N] [--cpu-prof DIR] [--out FILE]`
+ * `npm run build && npm run bench [-- --quick] [--daemon-only] [--clients N] [--log-level L] [--cpu-prof DIR] [--out FILE]`
  *
  * Measures the hot paths against a baseline taken in the same run, so the ratios mean something on
  * any machine (absolute numbers drift between machines; see docs/benchmarks.md):
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     // Run only the daemon part (for profiling and quick before/after comparisons).
     'daemon-only': { type: 'boolean', default: false },
+    // The daemon's --log-level (warn: no per-request line; info: one JSON line per request).
+    'log-level': { type: 'string', default: 'warn' },
   },
 });
 const quick = args.quick ?? false;
@@ -223,7 +225,8 @@ async function benchDaemon(): Promise<void> {
       process.execPath,
       [...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args['cpu-prof'])] : []),
         path.join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--provider', 'sim', '--state-dir', stateDir,
-        '--socket', socketPath, '--ops-listen', 'off', '--log-level', 'warn'],
+        '--socket', socketPath, '--ops-listen', 'off', '--log-level', args['log-level'] ?? 'warn'],
+      // stdout (the JSON log) goes to /dev/null: the daemon still formats and writes every line.
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     await waitForSocket(socketPath, 15_000);
@@ -347,5 +350,5 @@ for (const [k, v] of Object.entries(ratios)) console.log(`${k.padEnd(width)}  ${
 
 const out = args.out ?? path.join(repoRoot, 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 mkdirSync(path.dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ quick, node: process.version, cpus: os.cpus().length, clients, rows, ratios, daemon: daemonDetail }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ quick, node: process.version, cpus: os.cpus().length, clients, logLevel: args['log-level'], rows, ratios, daemon: daemonDetail }, null, 2)}\n`);
 console.log(`\nwritten: ${path.relative(process.cwd(), out)}`);
