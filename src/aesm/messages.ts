@@ -3,6 +3,7 @@
 // @bufbuild/protobuf; this file adds the protocol rules the library does not know about.
 import { create, fromBinary, isFieldSet, toBinary, type DescField, type DescMessage } from '@bufbuild/protobuf';
 import { reflect, type ReflectMessage } from '@bufbuild/protobuf/reflect';
+import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import {
   RequestSchema,
   Request_GetQuoteExRequestSchema,
@@ -32,7 +33,7 @@ import {
 } from './kinds.js';
 import type { AesmOperation } from './status-mapping.js';
 import { AesmWireError } from './wire-error.js';
-import { encodeFrame, FRAME_HEADER_SIZE } from './framing.js';
+import { encodeFrame } from './framing.js';
 
 // sgx_qe_report_info_t; the layout itself belongs to src/sgx, only the size matters here.
 const QE_REPORT_INFO_SIZE = 960;
@@ -81,9 +82,6 @@ export type AesmResponseKind = AesmResponse['kind'];
 
 // protobuf-es marks proto2 `required` fields with this presence value (FeatureSet.LEGACY_REQUIRED).
 const LEGACY_REQUIRED = 3;
-// Protobuf wire types used by the hand-written hot paths below.
-const WIRE_VARINT = 0;
-const WIRE_LEN = 2;
 
 const requestFieldByNumber = new Map<number, DescField>(RequestSchema.fields.map((f) => [f.number, f]));
 const responseFieldByNumber = new Map<number, DescField>(ResponseSchema.fields.map((f) => [f.number, f]));
@@ -135,8 +133,11 @@ export function errorResponseFor(req: AesmRequest, errorCode: number): AesmRespo
 // Requests
 
 export function decodeRequest(body: Uint8Array): DecodedRequest {
-  const fast = decodeGetQuoteExFast(body);
-  if (fast) return fast;
+  return decodeGetQuoteExDirect(body) ?? decodeRequestWithSchema(body);
+}
+
+/** The general path: protobuf-es with the generated schema, for every request (and the reference in tests). */
+export function decodeRequestWithSchema(body: Uint8Array): DecodedRequest {
   let msg: Request;
   try {
     msg = fromBinary(RequestSchema, body);
@@ -154,86 +155,59 @@ export function decodeRequest(body: Uint8Array): DecodedRequest {
   return { ok: false, reason: 'no-submessage' };
 }
 
-/** A varint of at most 5 bytes and 32 bits at `pos`: [value, next position], or undefined (use the general path). */
-function readVarint32(b: Uint8Array, pos: number, end: number): [number, number] | undefined {
-  let value = 0;
-  for (let i = 0; i < 5; i++) {
-    if (pos >= end) return undefined;
-    const byte = b[pos++]!;
-    value += (byte & 0x7f) * 2 ** (7 * i);
-    if (byte < 0x80) return value <= 0xffffffff ? [value, pos] : undefined;
-  }
-  return undefined;
-}
-
 /**
  * GetQuoteEx is the daemon's hot request. When the body is exactly what Intel's client sends (only
  * the getQuoteExReq wrapper field, each of its fields at most once, required ones present, nothing
- * unknown, canonical lengths), the result is unambiguous and is read directly. Anything else
- * (repeated or unknown fields, other requests, odd varints, damage) returns undefined and takes
- * the protobuf-es path, so both paths give the same answer for every input.
+ * unknown), it is read field by field with protobuf-es's own BinaryReader, skipping the message
+ * objects. Anything else (repeated or unknown fields, other requests, damage) returns undefined and
+ * takes the schema path; the same reader decodes the varints either way, so both paths agree.
  */
-function decodeGetQuoteExFast(b: Uint8Array): DecodedRequest | undefined {
-  const field = QUOTE_EX_FIELD.getQuoteEx;
-  const tag = readVarint32(b, 0, b.length);
-  if (!tag || tag[0] !== ((field << 3) | WIRE_LEN)) return undefined;
-  const len = readVarint32(b, tag[1], b.length);
-  if (!len || len[1] + len[0] !== b.length) return undefined;
-  let pos = len[1];
-  const end = b.length;
+function decodeGetQuoteExDirect(body: Uint8Array): DecodedRequest | undefined {
+  const wrapperField = QUOTE_EX_FIELD.getQuoteEx;
   let report: Uint8Array | undefined;
   let attKeyId: Uint8Array | undefined;
   let qeReportInfo: Uint8Array | undefined;
   let bufSize: number | undefined;
-  let timeout: number | undefined;
-  while (pos < end) {
-    const key = readVarint32(b, pos, end);
-    if (!key) return undefined;
-    pos = key[1];
-    switch (key[0]) {
-      case (1 << 3) | WIRE_LEN:
-      case (2 << 3) | WIRE_LEN:
-      case (3 << 3) | WIRE_LEN: {
-        const n = readVarint32(b, pos, end);
-        if (!n || n[1] + n[0] > end) return undefined;
-        const bytes = b.subarray(n[1], n[1] + n[0]);
-        pos = n[1] + n[0];
-        const which = key[0] >> 3;
-        if (which === 1) {
+  let timeoutSeen = false;
+  try {
+    const r = new BinaryReader(body);
+    const [outer, outerType] = r.tag();
+    if (outer !== wrapperField || outerType !== WireType.LengthDelimited) return undefined;
+    const length = r.uint32();
+    if (r.pos + length !== body.length) return undefined;
+    while (r.pos < body.length) {
+      const [no, type] = r.tag();
+      if (type === WireType.LengthDelimited && (no === 1 || no === 2 || no === 3)) {
+        const bytes = r.bytes();
+        if (no === 1) {
           if (report) return undefined;
           report = bytes;
-        } else if (which === 2) {
+        } else if (no === 2) {
           if (attKeyId) return undefined;
           attKeyId = bytes;
         } else {
           if (qeReportInfo) return undefined;
           qeReportInfo = bytes;
         }
-        break;
-      }
-      case (4 << 3) | WIRE_VARINT:
-      case (9 << 3) | WIRE_VARINT: {
-        const v = readVarint32(b, pos, end);
-        if (!v) return undefined;
-        pos = v[1];
-        if (key[0] >> 3 === 4) {
-          if (bufSize !== undefined) return undefined;
-          bufSize = v[0];
-        } else {
-          if (timeout !== undefined) return undefined;
-          timeout = v[0];
-        }
-        break;
-      }
-      default:
+      } else if (type === WireType.Varint && no === 4) {
+        if (bufSize !== undefined) return undefined;
+        bufSize = r.uint32();
+      } else if (type === WireType.Varint && no === 9) {
+        if (timeoutSeen) return undefined;
+        timeoutSeen = true;
+        r.uint32();
+      } else {
         return undefined;
+      }
     }
+  } catch {
+    return undefined; // damaged input: the schema path reports it
   }
   if (!report || bufSize === undefined) return undefined;
   const request: AesmRequest = { kind: 'getQuoteEx', report: copy(report), bufSize };
   if (attKeyId) request.attKeyId = copy(attKeyId);
   if (qeReportInfo) request.qeReportInfo = copy(qeReportInfo);
-  return { ok: true, fieldNumber: field, request, missingRequired: [] };
+  return { ok: true, fieldNumber: wrapperField, request, missingRequired: [] };
 }
 
 function typedRequest(msg: Request, fieldNumber: number): AesmRequest {
@@ -442,123 +416,69 @@ function encodeLegacyResponse(fieldNumber: number, errorCode: number): Uint8Arra
 
 const MAX_U64 = (1n << 64n) - 1n;
 
-type FrameField = { n: number; u32: number } | { n: number; u64: bigint } | { n: number; bytes: Uint8Array };
-
-const varintSize = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5);
-const varint64Size = (v: bigint): number => {
-  let n = 1;
-  while (v >= 0x80n) {
-    v >>= 7n;
-    n++;
-  }
-  return n;
-};
-
-function u32Field(n: number, v: number, name: string): FrameField {
+// Range checks first, so out-of-range values fail as AesmWireError('unencodable') like encodeResponse.
+function checkU32(v: number, name: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
     throw new AesmWireError('unencodable', `cannot encode AESM message: ${name} ${String(v)} is not a uint32`);
   }
-  return { n, u32: v };
+  return v;
 }
 
-function u64Field(n: number, v: bigint, name: string): FrameField {
+function checkU64(v: bigint, name: string): bigint {
   if (typeof v !== 'bigint' || v < 0n || v > MAX_U64) {
     throw new AesmWireError('unencodable', `cannot encode AESM message: ${name} ${String(v)} is not a uint64`);
   }
-  return { n, u64: v };
+  return v;
 }
 
-function bytesField(n: number, v: Uint8Array, name: string): FrameField {
+function checkBytes(v: Uint8Array, name: string): Uint8Array {
   if (!(v instanceof Uint8Array)) throw new AesmWireError('unencodable', `cannot encode AESM message: ${name} is not bytes`);
-  return { n, bytes: v };
+  return v;
 }
 
-/** The sub-message fields of a quote_ex response, in field-number order (as protobuf-es writes them). */
-function quoteExResponseFields(res: Exclude<AesmResponse, { kind: 'legacy' }>): FrameField[] {
-  const f: FrameField[] = [u32Field(1, res.errorCode, 'errorCode')];
+/** The sub-message fields of a quote_ex response, in field-number order (as the schema encoder writes them). */
+function writeQuoteExResponseFields(w: BinaryWriter, res: Exclude<AesmResponse, { kind: 'legacy' }>): void {
+  const u32 = (n: number, v: number, name: string) => w.tag(n, WireType.Varint).uint32(checkU32(v, name));
+  const bytes = (n: number, v: Uint8Array, name: string) => w.tag(n, WireType.LengthDelimited).bytes(checkBytes(v, name));
+  u32(1, res.errorCode, 'errorCode');
   switch (res.kind) {
     case 'selectAttKeyId':
-      if (res.selectedAttKeyId !== undefined) f.push(bytesField(2, res.selectedAttKeyId, 'selected_att_key_id'));
+      if (res.selectedAttKeyId !== undefined) bytes(2, res.selectedAttKeyId, 'selected_att_key_id');
       break;
     case 'initQuoteEx':
-      if (res.targetInfo !== undefined) f.push(bytesField(2, res.targetInfo, 'target_info'));
-      if (res.pubKeyIdSize !== undefined) f.push(u64Field(3, res.pubKeyIdSize, 'pub_key_id_size'));
-      if (res.pubKeyId !== undefined) f.push(bytesField(4, res.pubKeyId, 'pub_key_id'));
+      if (res.targetInfo !== undefined) bytes(2, res.targetInfo, 'target_info');
+      if (res.pubKeyIdSize !== undefined) w.tag(3, WireType.Varint).uint64(checkU64(res.pubKeyIdSize, 'pub_key_id_size'));
+      if (res.pubKeyId !== undefined) bytes(4, res.pubKeyId, 'pub_key_id');
       break;
     case 'getQuoteSizeEx':
-      if (res.quoteSize !== undefined) f.push(u32Field(2, res.quoteSize, 'quote_size'));
+      if (res.quoteSize !== undefined) u32(2, res.quoteSize, 'quote_size');
       break;
     case 'getQuoteEx':
-      if (res.quote !== undefined) f.push(bytesField(2, res.quote, 'quote'));
-      if (res.qeReportInfo !== undefined) f.push(bytesField(3, res.qeReportInfo, 'qe_report_info'));
+      if (res.quote !== undefined) bytes(2, res.quote, 'quote');
+      if (res.qeReportInfo !== undefined) bytes(3, res.qeReportInfo, 'qe_report_info');
       break;
     case 'getSupportedAttKeyIdNum':
-      if (res.attKeyIdNum !== undefined) f.push(u32Field(2, res.attKeyIdNum, 'att_key_id_num'));
+      if (res.attKeyIdNum !== undefined) u32(2, res.attKeyIdNum, 'att_key_id_num');
       break;
     case 'getSupportedAttKeyIds':
-      if (res.attKeyIds !== undefined) f.push(bytesField(2, res.attKeyIds, 'att_key_ids'));
+      if (res.attKeyIds !== undefined) bytes(2, res.attKeyIds, 'att_key_ids');
       break;
   }
-  return f;
-}
-
-function fieldSize(f: FrameField): number {
-  const key = varintSize((f.n << 3) >>> 0);
-  if ('u32' in f) return key + varintSize(f.u32);
-  if ('u64' in f) return key + varint64Size(f.u64);
-  return key + varintSize(f.bytes.length) + f.bytes.length;
-}
-
-function putVarint(out: Buffer, pos: number, v: number): number {
-  while (v >= 0x80) {
-    out[pos++] = (v & 0x7f) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  out[pos++] = v;
-  return pos;
-}
-
-function putVarint64(out: Buffer, pos: number, v: bigint): number {
-  while (v >= 0x80n) {
-    out[pos++] = Number(v & 0x7fn) | 0x80;
-    v >>= 7n;
-  }
-  out[pos++] = Number(v);
-  return pos;
 }
 
 /**
- * The whole reply frame for `res`: the u32 LE length prefix and the body in ONE buffer, written
- * directly (no protobuf message objects, no second copy for framing). Byte-identical to
- * encodeFrame(encodeResponse(res)) and throws the same AesmWireError('unencodable') for values
- * outside their field types; legacy answers (rare) go through encodeResponse.
+ * The whole reply frame for `res` (u32 LE length prefix + body), for the daemon's hot path: written
+ * with protobuf-es's BinaryWriter straight from the response, without building message objects.
+ * Byte-identical to encodeFrame(encodeResponse(res)) and throws the same AesmWireError('unencodable')
+ * for values outside their field types; legacy answers (rare) go through encodeResponse.
  */
 export function encodeResponseFrame(res: AesmResponse): Buffer {
   if (res.kind === 'legacy') return encodeFrame(encodeResponse(res));
-  const fields = quoteExResponseFields(res);
-  let subSize = 0;
-  for (const f of fields) subSize += fieldSize(f);
-  const wrapperField = QUOTE_EX_FIELD[res.kind];
-  const bodySize = varintSize(((wrapperField << 3) | WIRE_LEN) >>> 0) + varintSize(subSize) + subSize;
-  const out = Buffer.allocUnsafe(FRAME_HEADER_SIZE + bodySize);
-  out.writeUInt32LE(bodySize, 0);
-  let pos = putVarint(out, FRAME_HEADER_SIZE, ((wrapperField << 3) | WIRE_LEN) >>> 0);
-  pos = putVarint(out, pos, subSize);
-  for (const f of fields) {
-    if ('u32' in f) {
-      pos = putVarint(out, pos, ((f.n << 3) | WIRE_VARINT) >>> 0);
-      pos = putVarint(out, pos, f.u32);
-    } else if ('u64' in f) {
-      pos = putVarint(out, pos, ((f.n << 3) | WIRE_VARINT) >>> 0);
-      pos = putVarint64(out, pos, f.u64);
-    } else {
-      pos = putVarint(out, pos, ((f.n << 3) | WIRE_LEN) >>> 0);
-      pos = putVarint(out, pos, f.bytes.length);
-      out.set(f.bytes, pos);
-      pos += f.bytes.length;
-    }
-  }
-  return out;
+  const w = new BinaryWriter();
+  w.tag(QUOTE_EX_FIELD[res.kind], WireType.LengthDelimited).fork();
+  writeQuoteExResponseFields(w, res);
+  const body = w.join().finish();
+  return encodeFrame(body);
 }
 
 function guardEncode(encode: () => Uint8Array): Buffer {

@@ -1,0 +1,104 @@
+// The daemon's hot paths (a direct read of plain GetQuoteEx requests, reply frames written in one
+// pass) must give exactly what the schema-based codec gives, for valid and damaged input alike.
+import { describe, expect, it } from 'vitest';
+import {
+  AesmWireError,
+  decodeRequest,
+  decodeRequestWithSchema,
+  encodeFrame,
+  encodeRequest,
+  encodeResponse,
+  encodeResponseFrame,
+  type AesmResponse,
+} from '../../src/aesm/index.js';
+import { DEFAULT_ECDSA_P256_ATT_KEY_ID } from '../../src/sgx/index.js';
+import { prng } from '../support/prng.js';
+
+const SEED = 0x40a7_9a7e;
+const int = (rand: () => number, max: number) => Math.floor(rand() * max);
+const bytes = (rand: () => number, n: number) => Buffer.from(Array.from({ length: n }, () => int(rand, 256)));
+
+function mutate(rand: () => number, input: Buffer): Buffer {
+  const b = Buffer.from(input);
+  switch (int(rand, 5)) {
+    case 0:
+      b[int(rand, b.length)] ^= 1 << int(rand, 8);
+      return b;
+    case 1: // a varint-looking byte where a tag or length was
+      b[int(rand, Math.min(b.length, 12))] = 0x80 | int(rand, 128);
+      return b;
+    case 2:
+      return b.subarray(0, int(rand, b.length));
+    case 3: // a repeated or unknown field appended inside the wrapper is caught by the length check
+      return Buffer.concat([b, Buffer.from([0x48, 0x01])]);
+    default:
+      return Buffer.concat([b.subarray(0, 3), bytes(rand, 1 + int(rand, 6)), b.subarray(3)]);
+  }
+}
+
+describe('GetQuoteEx direct decode', () => {
+  it('agrees with the schema decoder on valid and mutated requests', () => {
+    const rand = prng(SEED);
+    for (let i = 0; i < 2000; i++) {
+      const valid = encodeRequest(
+        {
+          kind: 'getQuoteEx',
+          report: bytes(rand, 432),
+          ...(rand() < 0.8 ? { attKeyId: Buffer.from(DEFAULT_ECDSA_P256_ATT_KEY_ID) } : {}),
+          ...(rand() < 0.3 ? { qeReportInfo: bytes(rand, 960) } : {}),
+          bufSize: int(rand, 2 ** 32),
+        },
+        rand() < 0.5 ? { timeoutMs: 15000 } : {},
+      );
+      const body = i % 2 === 0 ? valid : mutate(rand, valid);
+      const got = decodeRequest(body);
+      expect(got, `case ${i}: ${body.toString('hex').slice(0, 80)}`).toEqual(decodeRequestWithSchema(body));
+    }
+  });
+});
+
+describe('reply frames in one pass', () => {
+  const rand = prng(SEED + 1);
+  const maybe = <T>(v: T) => (rand() < 0.6 ? v : undefined);
+  const strip = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const randomResponse = (): AesmResponse => {
+    const errorCode = rand() < 0.7 ? 0 : int(rand, 52);
+    switch (int(rand, 6)) {
+      case 0:
+        return strip({ kind: 'selectAttKeyId', errorCode, selectedAttKeyId: maybe(bytes(rand, 256)) });
+      case 1:
+        return strip({ kind: 'initQuoteEx', errorCode, targetInfo: maybe(bytes(rand, 512)), pubKeyIdSize: maybe(BigInt(int(rand, 2 ** 32)) * 2n ** 31n), pubKeyId: maybe(bytes(rand, 32)) });
+      case 2:
+        return strip({ kind: 'getQuoteSizeEx', errorCode, quoteSize: maybe(int(rand, 2 ** 32)) });
+      case 3:
+        return strip({ kind: 'getQuoteEx', errorCode, quote: maybe(bytes(rand, int(rand, 6000))), qeReportInfo: maybe(bytes(rand, 960)) });
+      case 4:
+        return strip({ kind: 'getSupportedAttKeyIdNum', errorCode, attKeyIdNum: maybe(int(rand, 11)) });
+      default:
+        return strip({ kind: 'getSupportedAttKeyIds', errorCode, attKeyIds: maybe(bytes(rand, 256 * int(rand, 3))) });
+    }
+  };
+
+  it('is byte-identical to encodeFrame(encodeResponse(...)), errorCode 0 included', () => {
+    for (let i = 0; i < 2000; i++) {
+      const res = randomResponse();
+      expect(encodeResponseFrame(res).equals(encodeFrame(encodeResponse(res))), JSON.stringify(res, (_k, v) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 200)).toBe(true);
+    }
+    expect(encodeResponseFrame({ kind: 'getQuoteSizeEx', errorCode: 0, quoteSize: 4734 }).toString('hex')).toBe('08000000820105080010fe24');
+    expect(encodeResponseFrame({ kind: 'legacy', fieldNumber: 2, errorCode: 30 }).equals(encodeFrame(encodeResponse({ kind: 'legacy', fieldNumber: 2, errorCode: 30 })))).toBe(true);
+  });
+
+  it('refuses out-of-range values with the same AesmWireError as encodeResponse', () => {
+    const bad: AesmResponse[] = [
+      { kind: 'getQuoteSizeEx', errorCode: -1 },
+      { kind: 'getQuoteSizeEx', errorCode: 0, quoteSize: 2 ** 32 },
+      { kind: 'initQuoteEx', errorCode: 0, pubKeyIdSize: -1n },
+      { kind: 'initQuoteEx', errorCode: 0, pubKeyIdSize: 2n ** 64n },
+      { kind: 'getQuoteEx', errorCode: 0, quote: 'not bytes' as unknown as Buffer },
+    ];
+    for (const res of bad) {
+      expect(() => encodeResponse(res)).toThrow(AesmWireError);
+      expect(() => encodeResponseFrame(res)).toThrow(AesmWireError);
+    }
+  });
+});
