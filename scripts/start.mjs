@@ -5,7 +5,7 @@
 // /var/lib/sgx-quote-helper/sim when writable, else the XDG state dir). Extra arguments go to `serve`
 // (and win over these defaults).
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,34 +13,6 @@ import { fileURLToPath } from 'node:url';
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const extra = process.argv.slice(2);
 
-/** True when `dir` exists and is writable, or could be created under a writable existing parent. */
-function usable(dir) {
-  let d = dir;
-  while (!existsSync(d)) {
-    const parent = path.dirname(d);
-    if (parent === d) return false;
-    d = parent;
-  }
-  try {
-    accessSync(d, constants.W_OK | constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
-const runtimeDir = process.env.XDG_RUNTIME_DIR && usable(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : os.tmpdir();
-const socket =
-  process.env.SQH_SOCKET ||
-  (usable('/var/run/aesmd') ? '/var/run/aesmd/aesm.socket' : path.join(runtimeDir, `sgx-quote-helper-${uid}`, 'aesm.socket'));
-// In a shared /tmp another user could have created our directory first; never serve from theirs.
-const socketDir = path.dirname(socket);
-const perUserFallback = !process.env.SQH_SOCKET && socketDir.startsWith(runtimeDir);
-if (perUserFallback && existsSync(socketDir) && typeof process.getuid === 'function' && statSync(socketDir).uid !== process.getuid()) {
-  process.stderr.write(`sgx-quote-helper: ${socketDir} belongs to another user; set SQH_SOCKET to a path of your own\n`);
-  process.exit(2);
-}
 // `npm install` builds dist/ (prepare); build it here if someone deleted it, so the daemon runs the
 // compiled code production runs, and so the state-dir default comes from the one place that defines it.
 const built = path.join(root, 'dist', 'cli', 'main.js');
@@ -49,8 +21,21 @@ if (!existsSync(built)) {
   const r = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
-const { resolveStateDir } = await import(path.join(root, 'dist', 'providers', 'sim', 'state-dir.js'));
+const { canCreateOrWrite, resolveStateDir } = await import(path.join(root, 'dist', 'providers', 'sim', 'state-dir.js'));
 const stateDir = resolveStateDir();
+
+const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+const runtimeDir = process.env.XDG_RUNTIME_DIR && canCreateOrWrite(process.env.XDG_RUNTIME_DIR) ? process.env.XDG_RUNTIME_DIR : os.tmpdir();
+const socket =
+  process.env.SQH_SOCKET ||
+  (canCreateOrWrite('/var/run/aesmd') ? '/var/run/aesmd/aesm.socket' : path.join(runtimeDir, `sgx-quote-helper-${uid}`, 'aesm.socket'));
+// In a shared /tmp another user could have created our directory first; never serve from theirs.
+const socketDir = path.dirname(socket);
+const perUserFallback = !process.env.SQH_SOCKET && socketDir.startsWith(runtimeDir);
+if (perUserFallback && existsSync(socketDir) && typeof process.getuid === 'function' && statSync(socketDir).uid !== process.getuid()) {
+  process.stderr.write(`sgx-quote-helper: ${socketDir} belongs to another user; set SQH_SOCKET to a path of your own\n`);
+  process.exit(2);
+}
 
 const flagValue = (name) => {
   const i = extra.findIndex((a) => a === name || a.startsWith(`${name}=`));
@@ -60,7 +45,6 @@ const flagValue = (name) => {
 const shownSocket = flagValue('--socket') ?? socket;
 const shownState = flagValue('--state-dir') ?? stateDir;
 const ops = flagValue('--ops-listen') ?? process.env.SQH_OPS_LISTEN ?? '127.0.0.1:9464';
-
 
 process.stderr.write(
   [

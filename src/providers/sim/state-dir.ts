@@ -7,7 +7,8 @@ export const SYSTEM_STATE_DIR = '/var/lib/sgx-quote-helper/sim';
 /** Environment variable that names the state directory. */
 export const STATE_DIR_ENV = 'SQH_STATE_DIR';
 
-function writable(dir: string): boolean {
+/** True when `dir` is writable, or does not exist yet but could be created under a writable parent. */
+export function canCreateOrWrite(dir: string): boolean {
   // The directory may not exist yet: what matters is whether we could create it.
   let d = resolve(dir);
   while (!existsSync(d)) {
@@ -36,6 +37,6 @@ export function userStateDir(env: NodeJS.ProcessEnv = process.env): string {
 export function resolveStateDir(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
   if (explicit) return resolve(explicit);
   if (env[STATE_DIR_ENV]) return resolve(env[STATE_DIR_ENV] as string);
-  if (writable(SYSTEM_STATE_DIR)) return SYSTEM_STATE_DIR;
+  if (canCreateOrWrite(SYSTEM_STATE_DIR)) return SYSTEM_STATE_DIR;
   return userStateDir(env);
 }
