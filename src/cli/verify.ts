@@ -14,6 +14,9 @@ import {
 } from '../verify/index.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
 import { decodeInput } from './inspect.js';
+import { X509Certificate } from 'node:crypto';
+import { parseQuote, pckCertChainPem } from '../sgx/index.js';
+import { SIMULATED_SERIAL_PREFIX } from '../providers/sim/index.js';
 
 interface VerifyCliOptions {
   json?: boolean;
@@ -235,10 +238,12 @@ async function runVerify(inputs: string[], o: VerifyCliOptions): Promise<number>
   const showBar = o.progress !== false && process.stderr.isTTY === true && files.length >= 10;
   const bar = showBar ? new cliProgress.SingleBar({ stream: process.stderr, format: 'verifying [{bar}] {value}/{total} quotes' }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(files.length, 0);
-  const results: Array<VerificationResult & { file: string }> = [];
+  const results: Array<VerificationResult & { file: string; hint?: string }> = [];
   try {
     for (let i = 0; i < files.length; i++) {
-      results.push({ file: files[i], ...(await verifier.verify(quotes[i])) });
+      const result = await verifier.verify(quotes[i]);
+      const hint = result.reason === 'PCK_CHAIN_UNTRUSTED' && chainsToSimulatedRoot(quotes[i]) ? SIMULATED_ROOT_HINT : undefined;
+      results.push({ file: files[i], ...result, ...(hint ? { hint } : {}) });
       bar?.increment();
     }
   } finally {
@@ -255,13 +260,28 @@ async function runVerify(inputs: string[], o: VerifyCliOptions): Promise<number>
   return results.every((r) => r.accepted) ? 0 : EXIT_FAILURE;
 }
 
-function renderText(r: VerificationResult & { file: string }): string {
+const SIMULATED_ROOT_HINT =
+  'this quote chains to a SIMULATED root (sgx-quote-helper sim); to check it anyway, pass that root explicitly: --trust-root <file from `sim root`>';
+
+/** True when the quote's PCK chain ends in a root our simulator issued (its serial starts with "SIMULATED"). */
+function chainsToSimulatedRoot(quote: Buffer): boolean {
+  try {
+    const chain = pckCertChainPem(parseQuote(quote));
+    const root = chain?.at(-1);
+    return root !== undefined && new X509Certificate(root).serialNumber.toLowerCase().startsWith(SIMULATED_SERIAL_PREFIX);
+  } catch {
+    return false; // unparseable quotes already carry their own reason
+  }
+}
+
+function renderText(r: VerificationResult & { file: string; hint?: string }): string {
   const lines: string[] = [];
   const code = `0x${r.qvResult.toString(16).toUpperCase().padStart(4, '0')} ${r.qvResultName}`;
   const sim = r.simulated ? 'SIMULATED (non-Intel trust root) ' : '';
   const verdict = r.accepted ? 'ACCEPTED' : 'REJECTED';
   lines.push(`${r.file}: ${verdict} — ${sim}${r.status} (${code})`);
   if (!r.ok) lines.push(`  failed check: ${r.reason}: ${r.message}`);
+  if (r.hint) lines.push(`  hint: ${r.hint}`);
   if (r.advisoryIds.length) lines.push(`  advisories: ${r.advisoryIds.join(', ')}`);
   const platform = [
     r.quoteVersion ? `quote v${r.quoteVersion} ${r.teeType}` : undefined,

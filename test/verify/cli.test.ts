@@ -113,5 +113,16 @@ describe('sgx-quote-helper verify', () => {
       const out = JSON.parse(r.stdout);
       expect(out).toMatchObject({ status: 'UpToDate', simulated: true, accepted: true, collateralExpired: false });
     });
+
+    it('without --trust-root, says the quote chains to a SIMULATED root and how to check it', async () => {
+      const r = await cliAsync(quoteFile, '--collateral-url', url);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toMatch(/failed check: PCK_CHAIN_UNTRUSTED/);
+      expect(r.stdout).toMatch(/hint: this quote chains to a SIMULATED root .*--trust-root/);
+      // A real Intel quote under a wrong root is not mistaken for a simulated one.
+      const intel = cli(`${TD}/dcap-qvl/sgx_quote`, '--collateral-bundle', `${TD}/dcap-qvl/sgx_quote_collateral.json`, '--trust-root', rootFile);
+      expect(intel.stdout).toMatch(/PCK_CHAIN_UNTRUSTED/);
+      expect(intel.stdout).not.toMatch(/hint:/);
+    });
   });
 });
