@@ -29,7 +29,7 @@ function mutate(rand: () => number, input: Buffer): Buffer {
       return b;
     case 2:
       return b.subarray(0, int(rand, b.length));
-    case 3: // a repeated or unknown field appended inside the wrapper is caught by the length check
+    case 3: // an extra top-level field after the wrapper: the direct path must hand it to the schema path
       return Buffer.concat([b, Buffer.from([0x48, 0x01])]);
     default:
       return Buffer.concat([b.subarray(0, 3), bytes(rand, 1 + int(rand, 6)), b.subarray(3)]);
