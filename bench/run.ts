@@ -44,7 +44,7 @@ const verifySeconds = quick ? 1.5 : 5;
 const rounds = quick ? 3 : 5;
 const clients = Number(args.clients);
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const testdata = path.resolve(repoRoot, '..', 'shared', 'testdata');
+const testdata = path.resolve(repoRoot, 'test', 'fixtures', 'testdata');
 
 interface Row {
   name: string;

@@ -6,10 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { CliError } from '../../src/cli/cli-error.js';
 import { decodeInput, inspectBytes } from '../../src/cli/inspect.js';
 import { QUOTE_FILES } from '../sgx/testdata.js';
+import { TESTDATA } from '../support/testdata.js';
 
 // The CLI runs from the sources through tsx, as a user would run it; each spawn costs ~1 s, so the
 // cases run concurrently and one invocation inspects all testdata quotes at once.
-const TESTDATA = join('..', 'shared', 'testdata');
 // Every real quote the sgx parser tests use (relative paths: the CLI prints them as given).
 const QUOTES = QUOTE_FILES.map((f) => join(TESTDATA, f));
 

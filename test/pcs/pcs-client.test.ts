@@ -5,7 +5,7 @@ import { startReplayServer, type ReplayServer } from './helpers/replay-server.js
 import { goTdx, mobilecoin, pcsSignatureValid } from './helpers/testdata.js';
 
 // The replay server below stands in for Intel's PCS / a PCCS / Azure THIM (an external boundary this
-// sandbox cannot reach). Everything it serves is a real PCS answer from ../shared/testdata.
+// sandbox cannot reach). Everything it serves is a real PCS answer from test/fixtures/testdata.
 
 const encodedTcbChain = goTdx.tcbChainEncoded();
 const encodedQeChain = goTdx.qeChainEncoded();

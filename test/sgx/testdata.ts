@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TESTDATA } from '../support/testdata.js';
 
-/** Shared real quotes (../shared/testdata, read-only, provenance in its PROVENANCE.md). */
-export const TESTDATA = join(process.cwd(), '..', 'shared', 'testdata');
+/** Real quotes in test/fixtures/testdata (provenance in its PROVENANCE.md). */
+export { TESTDATA };
 export const td = (rel: string): Buffer => readFileSync(join(TESTDATA, rel));
 
 export const QUOTE_FILES = [

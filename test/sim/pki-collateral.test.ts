@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import { SimPlatform, SIMULATED_CERT_COMMENT, TCB_PROFILES, tcbLevelsFor, compareTcb, tcbSatisfies, type SimCollateral } from '../../src/providers/sim/index.js';
 import { pckExtensionFromCertificate } from '../../src/sgx/index.js';
 import { NOW, tempDir } from './helpers.js';
+import { TESTDATA } from '../support/testdata.js';
 
-const INTEL_ROOT = new x509.X509Certificate(new Uint8Array(readFileSync('../shared/testdata/dcap-qvl/TrustedRootCA.der')));
+const INTEL_ROOT = new x509.X509Certificate(new Uint8Array(readFileSync(`${TESTDATA}/dcap-qvl/TrustedRootCA.der`)));
 
 function pemCerts(chain: string): x509.X509Certificate[] {
   return (chain.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []).map((p) => new x509.X509Certificate(p));

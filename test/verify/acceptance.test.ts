@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCollateralBundle } from '../../src/pcs/bundle.js';
+import { TESTDATA as TD } from '../support/testdata.js';
 import {
   INTEL_SGX_ROOT_CA_PEM,
   INTEL_SGX_ROOT_CA_SHA256,
@@ -10,7 +11,6 @@ import {
   verifyQuote,
 } from '../../src/verify/index.js';
 
-const TD = '../shared/testdata';
 const bytes = (p: string) => readFileSync(`${TD}/${p}`);
 const collateral = (p: string) => parseCollateralBundle(bytes(p));
 

@@ -4,8 +4,8 @@ import { parseCollateralBundle } from '../../src/pcs/bundle.js';
 import type { Collateral, CollateralSource } from '../../src/pcs/types.js';
 import { parseQuote } from '../../src/sgx/index.js';
 import { VerifierConfigError, VerifyReasons, createVerifier, verifyQuote, type VerificationResult } from '../../src/verify/index.js';
+import { TESTDATA as TD } from '../support/testdata.js';
 
-const TD = '../shared/testdata';
 const QUOTE = readFileSync(`${TD}/dcap-qvl/sgx_quote`);
 const COLL = parseCollateralBundle(readFileSync(`${TD}/dcap-qvl/sgx_quote_collateral.json`));
 const NOW = new Date('2025-06-19T11:56:00Z');

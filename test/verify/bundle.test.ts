@@ -9,8 +9,8 @@ import {
   parseCollateralBundle,
   splitSignedPcsBody,
 } from '../../src/pcs/bundle.js';
+import { TESTDATA as TD } from '../support/testdata.js';
 
-const TD = '../shared/testdata';
 const read = (p: string) => readFileSync(`${TD}/${p}`, 'utf8');
 
 describe('collateral bundles', () => {

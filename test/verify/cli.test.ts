@@ -6,8 +6,8 @@ import { createCollateralServer, createSimBackend } from '../../src/pcs/index.js
 import { SimPlatform } from '../../src/providers/sim/index.js';
 import { tempDir } from '../sim/helpers.js';
 import { simQuote } from './sim-fixtures.js';
+import { TESTDATA as TD } from '../support/testdata.js';
 
-const TD = '../shared/testdata';
 const ARGS = ['--import', 'tsx', 'src/cli/main.ts', 'verify'];
 
 function cli(...args: string[]) {

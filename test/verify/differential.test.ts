@@ -8,6 +8,7 @@ import { createVerifier, type QuoteVerifier, type VerificationResult } from '../
 import { tempDir } from '../sim/helpers.js';
 import { prng } from '../support/prng.js';
 import { APP, crl, signJson, simCollateral, simKeys, simQuote, type SimKeys } from './sim-fixtures.js';
+import { TESTDATA as TD } from '../support/testdata.js';
 
 /**
  * Differential test against @phala/dcap-qvl@0.3.9 (an independent JS verifier, dev dependency).
@@ -25,7 +26,6 @@ const { QuoteVerifier: PhalaVerifier } = require('@phala/dcap-qvl') as {
   QuoteVerifier: new (rootDer: Buffer) => { verify(q: Buffer, c: object, nowSecs: number): { status: string; advisory_ids: string[] } };
 };
 
-const TD = '../shared/testdata';
 const bytes = (p: string) => readFileSync(`${TD}/${p}`);
 const INTEL_ROOT = bytes('dcap-qvl/TrustedRootCA.der');
 const DAY = 86_400_000;

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseTcbInfo, type TcbInfo, VerificationError } from '../../src/verify/index.js';
 import { checkTdxModule, platformStatus, type TdxTcbInput } from '../../src/verify/tcb-match.js';
+import { TESTDATA } from '../support/testdata.js';
 
-const coll = JSON.parse(readFileSync('../shared/testdata/dcap-qvl/tdx_quote_collateral.json', 'utf8')) as { tcb_info: string };
+const coll = JSON.parse(readFileSync(`${TESTDATA}/dcap-qvl/tdx_quote_collateral.json`, 'utf8')) as { tcb_info: string };
 const REAL = parseTcbInfo(coll.tcb_info);
 // The dcap-qvl TDX sample platform: PCK TCB matches the newest SGX level; tee_tcb_svn 06 01 03 00…
 const PLATFORM = { compSvns: REAL.tcbLevels[0].sgxComponents, pceSvn: REAL.tcbLevels[0].pceSvn };

@@ -1,5 +1,5 @@
 // The AESM (aesmd) Unix-socket protocol, written from the field tables of
-// ../../shared/spec/aesm-wire-protocol.md §3 (names, numbers, types and labels
+// the AESM wire-protocol spec §3 (docs/wire-protocol.md summarises it; names, numbers, types and labels
 // follow Intel's messages.proto; formatting and comments are ours).
 // proto2 on purpose: `required` fields and `[default = 1]` on errorCode are part
 // of the wire contract (errorCode must be written even when it is 0).

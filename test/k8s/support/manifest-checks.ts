@@ -1,6 +1,6 @@
 // Validation of rendered Kubernetes objects: the OpenAPI-derived schemas of kubernetes-models@4.5.1
 // plus the semantic rules the schemas do not encode (the API server or controllers enforce them, and no
-// API server can run here: see ../shared/spec/kubernetes.md §4).
+// API server can run here: see docs/kubernetes.md).
 import * as km from 'kubernetes-models';
 import { isIntegral, parseQuantity, quantitiesEqual, QuantityError } from '../../../src/k8s/index.js';
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 /**
  * A tiny loopback HTTP server that answers from a route table. It stands in for Intel's PCS (and a PCCS
  * or Azure THIM), a true external boundary this sandbox cannot reach: the bodies and headers it replays
- * are real PCS answers captured in ../shared/testdata.
+ * are real PCS answers captured in test/fixtures/testdata.
  */
 export interface Reply {
   status?: number;

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createPublicKey, verify as cryptoVerify, X509Certificate } from 'node:crypto';
 
-/** Real PCS answers and chains from ../shared/testdata (see PROVENANCE.md there). */
-export const TD = '../shared/testdata';
+/** Real PCS answers and chains from test/fixtures/testdata (see PROVENANCE.md there). */
+export { TESTDATA as TD } from '../../support/testdata.js';
+import { TESTDATA as TD } from '../../support/testdata.js';
 
 export function td(path: string): Buffer {
   return readFileSync(`${TD}/${path}`);
