@@ -8,6 +8,7 @@ import { parseEnclaveIdentity, type EnclaveIdentity } from './qe-identity.js';
 import { VerificationError, type VerifyReason } from './reasons.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
 import { verify as cryptoVerify } from 'node:crypto';
+import { compactJsonText } from './compact-json.js';
 
 /** A validity window to test against `now` on every call (the checks themselves are cached). */
 export interface TimedItem {
@@ -24,16 +25,22 @@ export interface VerifiedContext {
   tcbInfo: TcbInfo;
   qeIdentity: EnclaveIdentity;
   timed: TimedItem[];
+  /** How the TCB info and QE identity signatures verified. */
+  signedForms: { tcbInfo: SignedJsonForm; qeIdentity: SignedJsonForm };
   earliestIssue: Date;
   earliestExpiration: Date;
 }
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: VerificationError };
 
+/** Which text the signature verified over: the bytes as given, or their compact form (whitespace outside strings removed). */
+export type SignedJsonForm = 'exact' | 'compact';
+
 interface SignedJson<T> {
   value: T;
   chain: ParsedCertificate[];
   anchor: TrustAnchor;
+  signedForm: SignedJsonForm;
 }
 
 /** Shared parse caches of one verifier: certificates and CRLs by fingerprint, signed JSON by content. */
@@ -138,20 +145,27 @@ export class CollateralChecker {
       throw new VerificationError('TCB_SIGNING_CERT_REVOKED', `${label} signing certificate (serial ${chain[0].serial}) is revoked by the root CA CRL`);
     }
     const sig = tcb ? c.tcbInfoSignature : c.qeIdentitySignature;
-    const body = Buffer.from(tcb ? c.tcbInfoBody : c.qeIdentityBody, 'utf8');
-    let good = false;
-    if (sig.length === 64) {
+    const text = tcb ? c.tcbInfoBody : c.qeIdentityBody;
+    const verifies = (bytes: string): boolean => {
+      if (sig.length !== 64) return false;
       try {
-        good = cryptoVerify('sha256', body, { key: chain[0].publicKey, dsaEncoding: 'ieee-p1363' }, sig);
+        return cryptoVerify('sha256', Buffer.from(bytes, 'utf8'), { key: chain[0].publicKey, dsaEncoding: 'ieee-p1363' }, sig);
       } catch {
-        good = false;
+        return false;
       }
+    };
+    // The exact bytes first; else, as Intel's QVL does, the compact form (whitespace outside strings removed):
+    // the same content Intel signed, re-spaced after it left Intel (e.g. pretty-printed in a collateral file).
+    let signedForm: SignedJsonForm = 'exact';
+    if (!verifies(text)) {
+      const compact = compactJsonText(text);
+      if (compact === text || !verifies(compact)) {
+        throw new VerificationError(tcb ? 'TCB_INFO_INVALID_SIGNATURE' : 'QE_IDENTITY_INVALID_SIGNATURE',
+          `${label} signature does not verify with the TCB Signing key, neither over the exact JSON bytes nor over their compact form`);
+      }
+      signedForm = 'compact';
     }
-    if (!good) {
-      throw new VerificationError(tcb ? 'TCB_INFO_INVALID_SIGNATURE' : 'QE_IDENTITY_INVALID_SIGNATURE',
-        `${label} signature does not verify over the exact JSON bytes with the TCB Signing key`);
-    }
-    return { value, chain, anchor };
+    return { value, chain, anchor, signedForm };
   }
 
   /**
@@ -221,6 +235,7 @@ export class CollateralChecker {
       tcbInfo: tcb.value,
       qeIdentity: qe.value,
       timed,
+      signedForms: { tcbInfo: tcb.signedForm, qeIdentity: qe.signedForm },
       earliestIssue: new Date(Math.min(...issues.map((d) => d.getTime()))),
       earliestExpiration: new Date(Math.min(...expirations.map((d) => d.getTime()))),
     };
@@ -234,8 +249,12 @@ export function trustedRootProblem(cert: ParsedCertificate): string | undefined 
   return undefined;
 }
 
-/** Which timed items the time `t` falls outside of (QVL: notAfter for certs and JSON, both ends for CRLs). */
+/**
+ * Which timed items the time `t` falls outside of (QVL: notAfter for certs and JSON, both ends for CRLs).
+ * An item is expired from its notAfter on: QvE sets `collateral_expiration_status` when
+ * `earliest_expiration_date <= expiration_check_date`, so the very second of expiry already counts.
+ */
 export function expiredAt(timed: TimedItem[], t: Date) {
   const ms = t.getTime();
-  return timed.filter((x) => (x.notBefore !== undefined && ms < x.notBefore.getTime()) || (x.notAfter !== undefined && ms > x.notAfter.getTime()));
+  return timed.filter((x) => (x.notBefore !== undefined && ms < x.notBefore.getTime()) || (x.notAfter !== undefined && ms >= x.notAfter.getTime()));
 }

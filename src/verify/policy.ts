@@ -23,6 +23,11 @@ export interface Policy {
   allowExpiredCollateral?: boolean;
   /** Maximum age of the collateral in seconds: now − earliest issue date (TCB info, QE identity, CRLs). */
   maxCollateralAgeSeconds?: number;
+  /**
+   * Reject a quote followed by non-zero bytes (a second quote, random data). Zero padding is always
+   * allowed (real TDX quotes carry it). Default false in the library; the CLI turns it on.
+   */
+  rejectNonZeroTrailingData?: boolean;
 }
 
 /**
@@ -48,7 +53,8 @@ export type PolicyViolationCode =
   | 'MRTD_MISMATCH'
   | 'DEBUG_NOT_ALLOWED'
   | 'COLLATERAL_EXPIRED'
-  | 'COLLATERAL_TOO_OLD';
+  | 'COLLATERAL_TOO_OLD'
+  | 'TRAILING_DATA';
 
 export interface PolicyViolation {
   code: PolicyViolationCode;
@@ -102,6 +108,9 @@ export function evaluatePolicy(r: VerificationResult, policy: Policy = {}, now: 
     if (age > policy.maxCollateralAgeSeconds) {
       add('COLLATERAL_TOO_OLD', `collateral issued ${r.collateralEarliestIssue} is ${Math.round(age)} s old (max ${policy.maxCollateralAgeSeconds} s)`);
     }
+  }
+  if (policy.rejectNonZeroTrailingData && r.trailingDataAllZero === false) {
+    add('TRAILING_DATA', `${r.trailingDataLength} non-zero bytes follow the quote's signature data (another quote or appended data?)`);
   }
   return { accepted: v.length === 0, violations: v };
 }

@@ -81,6 +81,17 @@ export interface VerificationResult {
   td?: TdIdentityResult;
   /** Trust root the chains anchored at (SHA-256 of its DER). */
   rootFingerprint?: string;
+  /**
+   * Bytes after the end of the quote's signature data (set whenever the quote parsed). QVL ignores them;
+   * real TDX quotes carry zero padding. `trailingDataAllZero` is true when there are none or all are 0.
+   */
+  trailingDataLength?: number;
+  trailingDataAllZero?: boolean;
+  /**
+   * What the TCB info and QE identity signatures verified over: `exact` bytes as given, or their
+   * `compact` form (whitespace outside strings removed: the body was re-spaced after Intel signed it).
+   */
+  collateralSignedForms?: { tcbInfo: 'exact' | 'compact'; qeIdentity: 'exact' | 'compact' };
   verifiedAt: string;
   /** The policy's verdict: `ok` and every policy rule satisfied. */
   accepted: boolean;

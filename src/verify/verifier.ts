@@ -220,6 +220,8 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
       quote = input;
     }
     r.quoteVersion = quote.version;
+    r.trailingDataLength = quote.trailing.length;
+    r.trailingDataAllZero = quote.trailing.every((b) => b === 0);
     r.teeType = quote.header.teeType === TEE_TYPE_TDX ? 'TDX' : 'SGX';
     if (!quote.header.vendorId.equals(INTEL_QE_VENDOR_ID)) {
       throw new VerificationError('QUOTE_FORMAT', `QE vendor id ${quote.header.vendorId.toString('hex')} is not Intel's`);
@@ -262,6 +264,7 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
     r.collateralEarliestIssue = ctx.earliestIssue.toISOString();
     r.collateralEarliestExpiration = ctx.earliestExpiration.toISOString();
     r.tcbEvaluationDataNumber = ctx.tcbInfo.tcbEvaluationDataNumber;
+    r.collateralSignedForms = { ...ctx.signedForms };
     const expired: ExpiredItem[] = expiredAt(ctx.timed, now).map((t) => ({
       item: t.item,
       reason: t.reason,

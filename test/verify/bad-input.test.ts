@@ -44,7 +44,8 @@ describe('bad input gives a typed failure, never an exception', () => {
       [{ tcbInfoBody: 'not json' }, 'TCB_INFO_FORMAT'],
       [{ tcbInfoBody: '{"id":"SGX","version":3}' }, 'TCB_INFO_FORMAT'],
       [{ tcbInfoBody: COLL.tcbInfoBody.replace('"tcbType":0', '"tcbType":1') }, 'TCB_INFO_FORMAT'],
-      [{ tcbInfoBody: COLL.tcbInfoBody.replace('"version":3', '"version":3 ') }, 'TCB_INFO_INVALID_SIGNATURE'],
+      // Whitespace outside strings is allowed (the compact form verifies, as in QVL); a changed value is not.
+      [{ tcbInfoBody: COLL.tcbInfoBody.replace('"tcbStatus":"SWHardeningNeeded"', '"tcbStatus":"OutOfDate"') }, 'TCB_INFO_INVALID_SIGNATURE'],
       [{ tcbInfoSignature: Buffer.alloc(10) }, 'TCB_INFO_INVALID_SIGNATURE'],
       [{ tcbInfoIssuerChain: '' }, 'TCB_SIGNING_CHAIN_FORMAT'],
       [{ tcbInfoIssuerChain: COLL.pckCrlIssuerChain }, 'TCB_SIGNING_CHAIN_INVALID'],
