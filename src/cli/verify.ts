@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { CollateralCache, createBundleSource, createPcsClient, createPcsCollateralSource, PcsError } from '../pcs/index.js';
@@ -35,6 +36,7 @@ interface VerifyCliOptions {
   allowDebug?: boolean;
   allowExpiredCollateral?: boolean;
   maxCollateralAge?: string;
+  allowTrailingData?: boolean;
   progress?: boolean;
 }
 
@@ -70,6 +72,7 @@ export function register(program: Command): void {
     .option('--allow-debug', 'accept DEBUG enclaves / debuggable TDs')
     .option('--allow-expired-collateral', 'accept collateral past its nextUpdate/notAfter (reported either way)')
     .option('--max-collateral-age <age>', 'reject collateral issued longer ago than this (seconds, or e.g. 12h, 30d)')
+    .option('--allow-trailing-data', 'accept non-zero bytes after the quote (reported either way; zero padding is always accepted)')
     .addOption(new Option('--no-progress', 'never show a progress bar'))
     .addHelpText(
       'after',
@@ -134,6 +137,8 @@ export function policyFromOptions(o: VerifyCliOptions): Policy {
   if (o.allowDebug) p.allowDebug = true;
   if (o.allowExpiredCollateral) p.allowExpiredCollateral = true;
   if (o.maxCollateralAge !== undefined) p.maxCollateralAgeSeconds = parseAge(o.maxCollateralAge);
+  // A second quote or random bytes glued to a quote are suspicious; the CLI rejects them unless told otherwise.
+  p.rejectNonZeroTrailingData = !o.allowTrailingData;
   return p;
 }
 
@@ -188,62 +193,150 @@ async function collateralOptions(o: VerifyCliOptions): Promise<{ collateral?: Co
   throw new CliError('no collateral: give --collateral-bundle FILE or --collateral-url URL', EXIT_BAD_INPUT);
 }
 
-/** Expand directory arguments (their quote files, sorted, not recursive). */
-async function quoteFiles(inputs: string[]): Promise<string[]> {
-  const out: string[] = [];
+/** Largest quote file read (binary, hex or base64): real quotes with their PCK chain are ~5–10 KB. */
+export const MAX_QUOTE_INPUT_BYTES = 1024 * 1024;
+
+/** One input of the run: a file path (or `-` for stdin), or why it could not even be listed. */
+interface Input {
+  file: string;
+  error?: string;
+}
+
+function kindOf(st: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+const NOT_REGULAR = 'give a quote file, a directory of them, or - for stdin';
+
+/** Expand directory arguments (their quote files, sorted, not recursive). Problems stay with their input. */
+async function quoteInputs(inputs: string[]): Promise<Input[]> {
+  const out: Input[] = [];
   for (const input of inputs) {
+    if (input === '-') {
+      out.push({ file: '-' });
+      continue;
+    }
     let st;
     try {
       st = await stat(input);
     } catch (e) {
-      throw new CliError(`cannot read ${input}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, EXIT_BAD_INPUT);
+      out.push({ file: input, error: `cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}` });
+      continue;
+    }
+    if (st.isFile()) {
+      out.push({ file: input });
+      continue;
     }
     if (!st.isDirectory()) {
-      out.push(input);
+      out.push({ file: input, error: `${kindOf(st)}, not read: ${NOT_REGULAR}` });
       continue;
     }
     const entries = (await readdir(input, { withFileTypes: true }))
       .filter((e) => e.isFile() && !e.name.startsWith('.') && !NOT_QUOTES.test(e.name))
       .map((e) => join(input, e.name))
       .sort();
-    if (entries.length === 0) throw new CliError(`${input}: directory holds no quote files`, EXIT_BAD_INPUT);
-    out.push(...entries);
+    if (entries.length === 0) out.push({ file: input, error: 'directory holds no quote files' });
+    out.push(...entries.map((file) => ({ file })));
   }
   return out;
 }
+
+const tooBig = `larger than ${MAX_QUOTE_INPUT_BYTES} bytes: not a quote`;
+
+/** stdin, at most MAX_QUOTE_INPUT_BYTES. */
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of process.stdin) {
+    n += (chunk as Buffer).length;
+    if (n > MAX_QUOTE_INPUT_BYTES) {
+      process.stdin.destroy();
+      throw new Error(tooBig);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * A regular file, at most MAX_QUOTE_INPUT_BYTES. Opened non-blocking and checked again on the open
+ * descriptor, so a path swapped for a FIFO or device after listing is refused instead of blocking.
+ */
+async function readQuoteFile(file: string): Promise<Buffer> {
+  const fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error(`${kindOf(st)}, not read: ${NOT_REGULAR}`);
+    if (st.size > MAX_QUOTE_INPUT_BYTES) throw new Error(tooBig);
+    const buf = Buffer.alloc(MAX_QUOTE_INPUT_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > MAX_QUOTE_INPUT_BYTES) throw new Error(tooBig);
+    }
+    return buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The quote bytes of one input, or a one-line reason it has none. */
+async function loadQuote(input: Input): Promise<{ bytes: Buffer } | { error: string }> {
+  if (input.error) return { error: input.error };
+  const label = input.file === '-' ? 'stdin' : input.file;
+  let raw: Buffer;
+  try {
+    raw = input.file === '-' ? await readStdin() : await readQuoteFile(input.file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { error: code ? `cannot read (${code}): ${(e as Error).message}` : (e as Error).message };
+  }
+  try {
+    return { bytes: decodeInput(raw, label).bytes };
+  } catch (e) {
+    if (e instanceof CliError) return { error: e.message.startsWith(`${label}: `) ? e.message.slice(label.length + 2) : e.message };
+    throw e;
+  }
+}
+
+type FileResult = VerificationResult & { file: string; hint?: string; inputError?: string };
 
 async function runVerify(inputs: string[], o: VerifyCliOptions): Promise<number> {
   const policy = policyFromOptions(o);
   const now = o.at ? parseTime(o.at) : undefined;
   const roots = await trustRoots(o.trustRoot);
-  const files = await quoteFiles(inputs);
-  const quotes: Buffer[] = [];
-  for (const f of files) {
-    let raw: Buffer;
-    try {
-      raw = await readFile(f);
-    } catch (e) {
-      throw new CliError(`cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, EXIT_BAD_INPUT);
-    }
-    quotes.push(decodeInput(raw, f).bytes);
-  }
+  const files = await quoteInputs(inputs);
+  if (files.filter((f) => f.file === '-').length > 1) throw new CliError('stdin (-) can be given only once', EXIT_BAD_INPUT);
   const coll = await collateralOptions(o);
   let verifier;
   try {
     verifier = createVerifier({ ...coll, ...(roots ? { trustedRoots: roots } : {}), ...(now ? { now } : {}), policy });
   } catch (e) {
+    coll.close?.();
     if (e instanceof VerifierConfigError) throw new CliError(`--trust-root: ${e.message}`, EXIT_BAD_INPUT);
     throw e;
   }
   const showBar = o.progress !== false && process.stderr.isTTY === true && files.length >= 10;
   const bar = showBar ? new cliProgress.SingleBar({ stream: process.stderr, format: 'verifying [{bar}] {value}/{total} quotes' }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(files.length, 0);
-  const results: Array<VerificationResult & { file: string; hint?: string }> = [];
+  const results: FileResult[] = [];
   try {
-    for (let i = 0; i < files.length; i++) {
-      const result = await verifier.verify(quotes[i]);
-      const hint = result.reason === 'PCK_CHAIN_UNTRUSTED' && chainsToSimulatedRoot(quotes[i]) ? SIMULATED_ROOT_HINT : undefined;
-      results.push({ file: files[i], ...result, ...(hint ? { hint } : {}) });
+    // One result per input: an unreadable or undecodable input is reported and the others still run.
+    for (const input of files) {
+      const loaded = await loadQuote(input);
+      if ('error' in loaded) {
+        const failed = await verifier.verify(Buffer.alloc(0));
+        results.push({ file: input.file, ...failed, message: loaded.error, inputError: loaded.error });
+      } else {
+        const result = await verifier.verify(loaded.bytes);
+        const hint = result.reason === 'PCK_CHAIN_UNTRUSTED' && chainsToSimulatedRoot(loaded.bytes) ? SIMULATED_ROOT_HINT : undefined;
+        results.push({ file: input.file, ...result, ...(hint ? { hint } : {}) });
+      }
       bar?.increment();
     }
   } finally {
@@ -274,8 +367,9 @@ function chainsToSimulatedRoot(quote: Buffer): boolean {
   }
 }
 
-function renderText(r: VerificationResult & { file: string; hint?: string }): string {
+function renderText(r: FileResult): string {
   const lines: string[] = [];
+  if (r.inputError) return `${r.file}: REJECTED — not verified: ${r.inputError}\n`;
   const code = `0x${r.qvResult.toString(16).toUpperCase().padStart(4, '0')} ${r.qvResultName}`;
   const sim = r.simulated ? 'SIMULATED (non-Intel trust root) ' : '';
   const verdict = r.accepted ? 'ACCEPTED' : 'REJECTED';
@@ -306,6 +400,9 @@ function renderText(r: VerificationResult & { file: string; hint?: string }): st
     for (const x of r.expiredCollateral) {
       lines.push(`  collateral expired: ${x.item} (${x.reason}, valid ${x.notBefore?.slice(0, 19) ?? '…'} → ${x.notAfter?.slice(0, 19) ?? '…'})`);
     }
+  }
+  if (r.trailingDataLength) {
+    lines.push(`  trailing data: ${r.trailingDataLength} bytes after the quote (${r.trailingDataAllZero ? 'all zero' : 'NOT all zero'})`);
   }
   if (r.collateralStale) lines.push('  collateral source served stale collateral (past nextUpdate)');
   for (const v of r.policyViolations) if (v.code !== 'VERIFICATION_FAILED') lines.push(`  policy: ${v.code}: ${v.message}`);
