@@ -1,3 +1,4 @@
+import { boundedBody, boundedGet, DEFAULT_HTTP_CLIENT_LIMITS, displayUrl, type HttpClientLimits, type RawAnswer } from './bounded-get.js';
 import { PcsError } from './errors.js';
 import { decodeIssuerChainHeader } from './issuer-chain.js';
 import {
@@ -26,13 +27,21 @@ export interface PcsClientOptions {
    * `/sgx/certification/v4` (or v3, or `/tdx/...`) is accepted and stripped.
    */
   baseUrl: string;
-  /** HTTP implementation; the global fetch by default. Tests and proxies inject their own. */
+  /**
+   * HTTP implementation. Default: our own bounded GET over node:http(s), which counts the bytes on the
+   * wire and after decoding separately. An injected fetch gets `redirect: 'manual'` and the decoded cap.
+   */
   fetch?: FetchLike;
+  /** Body caps: bytes on the wire (default 8 MiB) and after Content-Encoding (default 16 MiB). */
+  maxBodyBytes?: number;
+  maxDecodedBodyBytes?: number;
+  /** Same-origin redirects followed (default 3); a redirect to another origin is never followed. */
+  maxRedirects?: number;
   /** Intel PCS subscription key, sent as `Ocp-Apim-Subscription-Key` (Intel needs it for /pckcert). */
   apiKey?: string;
   /** Clock for `fetchedAt` stamps. */
   now?: () => Date;
-  /** Per-request timeout; default 30 s. */
+  /** Per-request timeout, connect to last body byte; default 30 s. */
   timeoutMs?: number;
   /**
    * Where the root CA CRL lives. Default: Intel's DER URL when baseUrl is Intel PCS, otherwise the
@@ -86,7 +95,7 @@ export function normaliseBaseUrl(baseUrl: string): string {
 }
 
 /** Our sim-backed server labels its answers; the label travels with the collateral (and through caches). */
-function isSimulated(res: Response): boolean {
+function isSimulated(res: { headers: Headers }): boolean {
   return res.headers.get('SQH-Simulated') === 'true';
 }
 
@@ -114,24 +123,60 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
   const rootCaCrlUrl =
     opts.rootCaCrlUrl ?? (new URL(baseUrl).host === INTEL_PCS_HOST ? INTEL_ROOT_CRL_URL : url('SGX', 'rootcacrl'));
 
-  async function get(target: string): Promise<{ res: Response; body: Buffer }> {
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    if (opts.apiKey) headers['Ocp-Apim-Subscription-Key'] = opts.apiKey;
-    let res: Response;
-    let body: Buffer;
+  const limits: HttpClientLimits = {
+    timeoutMs,
+    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_HTTP_CLIENT_LIMITS.maxBodyBytes,
+    maxDecodedBodyBytes: opts.maxDecodedBodyBytes ?? DEFAULT_HTTP_CLIENT_LIMITS.maxDecodedBodyBytes,
+  };
+  const maxRedirects = opts.maxRedirects ?? 3;
+  const baseOrigin = new URL(baseUrl).origin;
+
+  /** One request, no redirect followed. The key and extra headers go only to the configured service's origin. */
+  async function once(target: string): Promise<RawAnswer> {
+    const headers: Record<string, string> = {};
+    if (new URL(target).origin === baseOrigin) {
+      Object.assign(headers, opts.headers ?? {});
+      if (opts.apiKey) headers['Ocp-Apim-Subscription-Key'] = opts.apiKey;
+    }
+    if (!opts.fetch) return boundedGet(target, headers, limits);
     try {
-      res = await doFetch(target, { headers, signal: AbortSignal.timeout(timeoutMs) });
-      body = Buffer.from(await res.arrayBuffer());
+      const res = await opts.fetch(target, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+      return { status: res.status, headers: res.headers, body: await boundedBody(res, target, limits.maxDecodedBodyBytes) };
     } catch (err) {
+      if (err instanceof PcsError) throw err;
       const e = err as Error;
       if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-        throw new PcsError('TIMEOUT', `no answer from ${target} within ${timeoutMs} ms`, { url: target, cause: err });
+        throw new PcsError('TIMEOUT', `no answer from ${displayUrl(target)} within ${timeoutMs} ms`, { url: target, cause: err });
       }
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       const detail = cause?.code ?? cause?.message ?? e.message;
-      throw new PcsError('NETWORK', `cannot reach ${target}: ${detail}`, { url: target, cause: err });
+      throw new PcsError('NETWORK', `cannot reach ${displayUrl(target)}: ${detail}`, { url: target, cause: err });
     }
-    if (!res.ok) {
+  }
+
+  async function get(first: string): Promise<{ res: RawAnswer; body: Buffer }> {
+    let target = first;
+    let res: RawAnswer;
+    for (let hops = 0; ; hops++) {
+      res = await once(target);
+      const location = res.status >= 300 && res.status < 400 ? res.headers.get('Location') : null;
+      if (!location) break;
+      let next: URL;
+      try {
+        next = new URL(location, target);
+      } catch {
+        throw new PcsError('BAD_RESPONSE', `${displayUrl(target)}: redirect to an invalid URL`, { url: target });
+      }
+      // Never carry the subscription key (or anything else) to another origin: refuse instead of following.
+      if (next.origin !== new URL(target).origin) {
+        throw new PcsError('BAD_RESPONSE', `${displayUrl(target)}: redirected to another origin (${next.origin}); not followed`, { url: target });
+      }
+      if (hops >= maxRedirects) throw new PcsError('BAD_RESPONSE', `${displayUrl(first)}: more than ${maxRedirects} redirects`, { url: first });
+      target = next.toString();
+    }
+    const body = res.body;
+    const ok = res.status >= 200 && res.status < 300;
+    if (!ok) {
       const errorCode = res.headers.get('Error-Code') ?? undefined;
       const errorMessage = res.headers.get('Error-Message') ?? undefined;
       const retryAfterSeconds = parseRetryAfter(res.headers.get('Retry-After'), now());
@@ -145,7 +190,7 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
               ? `too many requests${retryAfterSeconds !== undefined ? `, retry after ${retryAfterSeconds} s` : ''}`
               : `HTTP ${res.status}`;
       const extra = errorCode || errorMessage ? ` (${[errorCode, errorMessage].filter(Boolean).join(': ')})` : '';
-      throw new PcsError('HTTP_STATUS', `${target}: ${what}${extra}`, {
+      throw new PcsError('HTTP_STATUS', `${displayUrl(target)}: ${what}${extra}`, {
         status: res.status,
         errorCode,
         errorMessage,
@@ -157,7 +202,7 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
     return { res, body };
   }
 
-  function header(res: Response, names: string[]): string | undefined {
+  function header(res: RawAnswer, names: string[]): string | undefined {
     for (const n of names) {
       const v = res.headers.get(n);
       if (v) return v;
@@ -165,18 +210,18 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
     return undefined;
   }
 
-  function chainFrom(res: Response, names: string[], target: string): { pem: string; raw: string } {
+  function chainFrom(res: RawAnswer, names: string[], target: string): { pem: string; raw: string } {
     const raw = header(res, names);
     if (!raw) {
-      throw new PcsError('MISSING_ISSUER_CHAIN', `${target}: answer has no ${names.join(' / ')} header`, { url: target });
+      throw new PcsError('MISSING_ISSUER_CHAIN', `${displayUrl(target)}: answer has no ${names.join(' / ')} header`, { url: target });
     }
     return { pem: decodeChainHeader(raw, names[0], target), raw };
   }
 
-  function signedJson(target: string, res: Response, body: Buffer, member: SignedJsonMember, chainHeaders: string[]): SignedJsonResponse {
+  function signedJson(target: string, res: RawAnswer, body: Buffer, member: SignedJsonMember, chainHeaders: string[]): SignedJsonResponse {
     const raw = header(res, chainHeaders);
     if (!raw) {
-      throw new PcsError('MISSING_ISSUER_CHAIN', `${target}: answer has no ${chainHeaders.join(' / ')} header`, { url: target });
+      throw new PcsError('MISSING_ISSUER_CHAIN', `${displayUrl(target)}: answer has no ${chainHeaders.join(' / ')} header`, { url: target });
     }
     return parseSignedJson({
       url: target,
@@ -209,7 +254,7 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
     if (chainHeaders) {
       issuerChainHeader = header(res, chainHeaders);
       if (!issuerChainHeader) {
-        throw new PcsError('MISSING_ISSUER_CHAIN', `${target}: answer has no ${chainHeaders.join(' / ')} header`, { url: target });
+        throw new PcsError('MISSING_ISSUER_CHAIN', `${displayUrl(target)}: answer has no ${chainHeaders.join(' / ')} header`, { url: target });
       }
     }
     return parseCrl({
@@ -234,7 +279,7 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
       const r = signedJson(target, res, body, 'tcbInfo', TCB_INFO_CHAIN_HEADERS);
       const served = (JSON.parse(r.body) as { fmspc?: unknown }).fmspc;
       if (typeof served !== 'string' || served.toLowerCase() !== fmspc.toLowerCase()) {
-        throw new PcsError('BAD_RESPONSE', `${target}: TCB info is for FMSPC ${String(served)}, asked for ${fmspc}`, { url: target });
+        throw new PcsError('BAD_RESPONSE', `${displayUrl(target)}: TCB info is for FMSPC ${String(served)}, asked for ${fmspc}`, { url: target });
       }
       return r;
     },
@@ -288,12 +333,12 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
         try {
           j = JSON.parse(text) as Record<string, unknown>;
         } catch (err) {
-          throw new PcsError('BAD_RESPONSE', `${target}: pckcert JSON is malformed`, { url: target, cause: err });
+          throw new PcsError('BAD_RESPONSE', `${displayUrl(target)}: pckcert JSON is malformed`, { url: target, cause: err });
         }
         const cert = j.pckCert;
         const chainRaw = j['sgx-Pck-Certificate-Issuer-Chain'];
         if (typeof cert !== 'string' || !cert.includes('-----BEGIN CERTIFICATE-----') || typeof chainRaw !== 'string') {
-          throw new PcsError('BAD_RESPONSE', `${target}: pckcert JSON lacks pckCert or sgx-Pck-Certificate-Issuer-Chain`, { url: target });
+          throw new PcsError('BAD_RESPONSE', `${displayUrl(target)}: pckcert JSON lacks pckCert or sgx-Pck-Certificate-Issuer-Chain`, { url: target });
         }
         return {
           url: target,
@@ -308,7 +353,7 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
         };
       }
       if (!text.includes('-----BEGIN CERTIFICATE-----')) {
-        throw new PcsError('BAD_RESPONSE', `${target}: pckcert body is not a PEM certificate`, { url: target });
+        throw new PcsError('BAD_RESPONSE', `${displayUrl(target)}: pckcert body is not a PEM certificate`, { url: target });
       }
       const chain = chainFrom(res, [PCK_CERT_CHAIN_HEADER], target);
       return {

@@ -1,3 +1,4 @@
+import { displayUrl } from './bounded-get.js';
 import { PcsError } from './errors.js';
 import { rawMemberText, JsonSpanError } from './json-span.js';
 import { decodeIssuerChainHeader } from './issuer-chain.js';
@@ -81,10 +82,10 @@ export function decodeChainHeader(raw: string, headerName: string, url: string):
   try {
     pem = decodeIssuerChainHeader(raw);
   } catch (err) {
-    throw new PcsError('BAD_RESPONSE', `${url}: ${headerName} header is not valid percent-encoding`, { url, cause: err });
+    throw new PcsError('BAD_RESPONSE', `${displayUrl(url)}: ${headerName} header is not valid percent-encoding`, { url, cause: err });
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new PcsError('BAD_RESPONSE', `${url}: ${headerName} header holds no PEM certificate`, { url });
+    throw new PcsError('BAD_RESPONSE', `${displayUrl(url)}: ${headerName} header holds no PEM certificate`, { url });
   }
   return pem;
 }
@@ -108,20 +109,20 @@ export function parseSignedJson(p: {
     signatureHex = (JSON.parse(rawBody) as { signature?: unknown }).signature;
   } catch (err) {
     const detail = err instanceof JsonSpanError ? err.message : String(err);
-    throw new PcsError('BAD_RESPONSE', `${url}: body is not PCS JSON (${detail})`, { url, cause: err });
+    throw new PcsError('BAD_RESPONSE', `${displayUrl(url)}: body is not PCS JSON (${detail})`, { url, cause: err });
   }
   if (inner === undefined || !inner.startsWith('{')) {
-    throw new PcsError('BAD_RESPONSE', `${url}: body has no "${member}" object`, { url });
+    throw new PcsError('BAD_RESPONSE', `${displayUrl(url)}: body has no "${member}" object`, { url });
   }
   if (typeof signatureHex !== 'string' || !isHex(signatureHex, 128)) {
-    throw new PcsError('BAD_RESPONSE', `${url}: "signature" must be 128 hex digits`, { url });
+    throw new PcsError('BAD_RESPONSE', `${displayUrl(url)}: "signature" must be 128 hex digits`, { url });
   }
   const parsed = JSON.parse(inner) as { issueDate?: unknown; nextUpdate?: unknown; tcbEvaluationDataNumber?: unknown };
   const dates: Date[] = [];
   for (const f of ['issueDate', 'nextUpdate'] as const) {
     const v = parsed[f];
     if (typeof v !== 'string' || !PCS_DATE.test(v)) {
-      throw new PcsError('BAD_RESPONSE', `${url}: ${member}.${f} is missing or not a PCS date`, { url });
+      throw new PcsError('BAD_RESPONSE', `${displayUrl(url)}: ${member}.${f} is missing or not a PCS date`, { url });
     }
     dates.push(new Date(v));
   }
@@ -151,8 +152,8 @@ export function parseCrl(p: {
   fetchedAt: Date;
   simulated?: boolean;
 }): CrlResponse {
-  const der = decodeCrlBody(p.rawBody, `${p.what} from ${p.url}`);
-  const validity = crlValidity(der, `${p.what} from ${p.url}`);
+  const der = decodeCrlBody(p.rawBody, `${p.what} from ${displayUrl(p.url)}`);
+  const validity = crlValidity(der, `${p.what} from ${displayUrl(p.url)}`);
   return {
     url: p.url,
     der,

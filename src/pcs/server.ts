@@ -35,9 +35,15 @@ export interface CollateralServerOptions {
 
 class BadParam extends Error {}
 
-/** Header-safe one-line text (HTTP header values must be visible ASCII). */
+/**
+ * Header-safe one-line text (HTTP header values must be visible ASCII), with the query of any URL in it
+ * cut off: upstream URLs can carry keys in their query, and Error-Message goes to every client.
+ */
 function headerText(s: string): string {
-  return s.replace(/[^\x20-\x7e]/g, ' ').slice(0, 500);
+  return s
+    .replace(/(https?:\/\/[^\s?#]*)[?#][^\s]*/g, '$1')
+    .replace(/[^\x20-\x7e]/g, ' ')
+    .slice(0, 500);
 }
 
 function stringParam(q: Record<string, unknown>, name: string, required: true): string;
