@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
 import {
+  COLLATERAL_SERVER_LIMITS,
   CollateralCache,
   collateralToBundleJson,
   collateralToDcapQvlJson,
@@ -23,6 +24,7 @@ import {
 } from '../pcs/index.js';
 import { resolveStateDir, SimPlatform, SimStateError } from '../providers/sim/index.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
+import { addServerLimitOptions, secondsFlag, serverLimitsFrom, wholeNumber, type ServerLimitFlags } from './http-limit-flags.js';
 
 const API_KEY_ENV = 'SQH_PCS_API_KEY';
 
@@ -59,25 +61,45 @@ interface HttpOptions {
   apiKey?: string;
   query?: string[];
   header?: string[];
+  upstreamTimeout?: string;
+  upstreamMaxBody?: string;
+  upstreamMaxDecodedBody?: string;
 }
 
 function clientOptions(o: HttpOptions) {
+  const timeoutMs = secondsFlag('--upstream-timeout', o.upstreamTimeout);
+  const maxBodyBytes = wholeNumber('--upstream-max-body', o.upstreamMaxBody);
+  const maxDecodedBodyBytes = wholeNumber('--upstream-max-decoded-body', o.upstreamMaxDecodedBody);
   return {
     apiKey: o.apiKey ?? process.env[API_KEY_ENV],
     extraQuery: pairs('--query', o.query, '='),
     headers: pairs('--header', o.header, ':'),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
+    ...(maxDecodedBodyBytes !== undefined ? { maxDecodedBodyBytes } : {}),
   };
 }
 
+/** Upstream-client flags of every command that talks to a PCS-shaped service. */
+function addUpstreamLimitOptions(cmd: Command): Command {
+  return cmd
+    .option('--upstream-timeout <seconds>', 'per request to the service, connect to last body byte (default 30)')
+    .option('--upstream-max-body <bytes>', 'largest answer body on the wire, compressed (default 8388608)')
+    .option('--upstream-max-decoded-body <bytes>', 'largest answer body after gzip/deflate/br decoding (default 16777216)');
+}
+
 function openCache(path: string): CollateralCache {
+  let cache: CollateralCache;
   try {
-    return CollateralCache.open(path);
+    cache = CollateralCache.open(path);
   } catch (e) {
     throw cliError(e);
   }
+  if (cache.movedAside) process.stderr.write(`warning: collateral cache ${path} was damaged: moved to ${cache.movedAside}, a new empty cache created\n`);
+  return cache;
 }
 
-interface ServeOptions extends HttpOptions {
+interface ServeOptions extends HttpOptions, ServerLimitFlags {
   stateDir?: string;
   upstream?: string;
   listen: string;
@@ -97,6 +119,8 @@ async function serve(o: ServeOptions): Promise<void> {
     throw cliError(e);
   }
   const maxStaleSeconds = nonNegativeInt('--max-stale', o.maxStale);
+  const limits = serverLimitsFrom(o);
+  const logger = pino({ level: o.logLevel, name: 'collateral' }, pino.destination(2));
   let backend: CollateralBackend;
   let banner: string;
   let cache: CollateralCache | undefined;
@@ -112,6 +136,8 @@ async function serve(o: ServeOptions): Promise<void> {
       client: createPcsClient({ baseUrl, ...clientOptions(o) }),
       cache,
       maxStaleSeconds,
+      // The cache is a copy: a fault is answered from the upstream; say so, with what was done about it.
+      onCacheFault: (f) => logger.warn(f, `collateral cache ${f.op} fault for ${f.kind} ${f.key}, answered from the upstream${f.movedAside ? `; damaged file moved to ${f.movedAside} and recreated` : ''}`),
     });
     banner = `caching proxy for ${baseUrl} (${cache ? `cache ${cache.path}` : 'no cache'})`;
   } else {
@@ -127,8 +153,7 @@ async function serve(o: ServeOptions): Promise<void> {
     const rootSha = createHash('sha256').update(platform.rootCertDer).digest('hex');
     banner = `SIMULATED collateral for the platform in ${stateDir} (FMSPC ${id.fmspc}, ${id.caType} CA, profile ${id.tcbProfile}; simulated root sha256 ${rootSha})`;
   }
-  const logger = pino({ level: o.logLevel, name: 'collateral' }, pino.destination(2));
-  const app = createCollateralServer({ backend, loggerInstance: logger });
+  const app = createCollateralServer({ backend, loggerInstance: logger, limits });
   try {
     await app.listen({ host: listen.host, port: listen.port });
   } catch (e) {
@@ -267,7 +292,7 @@ function listCmd(o: { cache?: string; json?: boolean }): void {
 export function register(program: Command): void {
   const col = program.command('collateral').description('Intel PCS v4 collateral: fetch, cache, refresh, and serve (simulated platform or caching proxy)');
 
-  col
+  const serveCmd = col
     .command('serve')
     .description('serve PCS v4 endpoints from a simulated platform (SIMULATED) or as a caching proxy for an upstream PCS/PCCS')
     .option('--state-dir <dir>', 'simulated platform state dir (default: $SQH_STATE_DIR, then the sim default)')
@@ -279,14 +304,15 @@ export function register(program: Command): void {
     .option('--api-key <key>', `Intel PCS subscription key for the upstream (default: $${API_KEY_ENV})`)
     .option('--query <name=value>', 'extra query parameter on every upstream request, repeatable (Azure: api-version=…)', collect)
     .option('--header <name:value>', 'extra request header on every upstream request, repeatable (Azure IMDS: metadata:true)', collect)
-    .option('--log-level <level>', 'request log level on stderr (trace, debug, info, warn, error)', 'info')
+    .option('--log-level <level>', 'request log level on stderr (trace, debug, info, warn, error)', 'info');
+  addServerLimitOptions(addUpstreamLimitOptions(serveCmd), COLLATERAL_SERVER_LIMITS)
     .action(async (o: Omit<ServeOptions, 'cache' | 'noCache'> & { cache?: string | false }) => {
       // commander turns --no-cache into cache === false
       const noCache = o.cache === false;
       await serve({ ...o, cache: noCache ? undefined : (o.cache as string | undefined), noCache });
     });
 
-  col
+  const fetchCmdDef = col
     .command('fetch')
     .description('fetch one collateral set (TCB info, QE identity, PCK CRL, root CA CRL) and write it as a bundle file')
     .requiredOption('--url <url>', 'PCS-shaped service: https://api.trustedservices.intel.com, a PCCS, Azure THIM, or our server')
@@ -299,10 +325,10 @@ export function register(program: Command): void {
     .option('--offline', 'only use the cache, never the network (expired items are reported stale)')
     .option('--api-key <key>', `Intel PCS subscription key (default: $${API_KEY_ENV})`)
     .option('--query <name=value>', 'extra query parameter on every request, repeatable (Azure: api-version=…)', collect)
-    .option('--header <name:value>', 'extra request header on every request, repeatable (Azure IMDS: metadata:true)', collect)
-    .action((o: FetchOptions) => fetchCmd(o));
+    .option('--header <name:value>', 'extra request header on every request, repeatable (Azure IMDS: metadata:true)', collect);
+  addUpstreamLimitOptions(fetchCmdDef).action((o: FetchOptions) => fetchCmd(o));
 
-  col
+  const refreshCmdDef = col
     .command('refresh')
     .description('refetch every item in the collateral cache (or those of one --url), fresh or not')
     .option('--cache <file>', 'SQLite cache (default: $SQH_COLLATERAL_CACHE, then ~/.cache/sgx-quote-helper/collateral.sqlite)')
@@ -310,8 +336,8 @@ export function register(program: Command): void {
     .option('--api-key <key>', `Intel PCS subscription key (default: $${API_KEY_ENV})`)
     .option('--query <name=value>', 'extra query parameter on every request, repeatable (Azure: api-version=…)', collect)
     .option('--header <name:value>', 'extra request header on every request, repeatable (Azure IMDS: metadata:true)', collect)
-    .option('--json', 'print the outcome as JSON')
-    .action((o: RefreshOptions) => refreshCmd(o));
+    .option('--json', 'print the outcome as JSON');
+  addUpstreamLimitOptions(refreshCmdDef).action((o: RefreshOptions) => refreshCmd(o));
 
   col
     .command('list')

@@ -5,11 +5,13 @@ import {
   TlsLoadError,
   parseListenAddress,
   startWebhookServer,
+  WEBHOOK_SERVER_LIMITS,
   type ListenAddress,
 } from '../k8s/index.js';
+import { addServerLimitOptions, serverLimitsFrom, type ServerLimitFlags } from './http-limit-flags.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
 
-interface ServeOptions {
+interface ServeOptions extends ServerLimitFlags {
   tlsCert: string;
   tlsKey: string;
   listen: string;
@@ -38,6 +40,7 @@ async function serve(opts: ServeOptions): Promise<void> {
   if (!levels.includes(opts.logLevel)) {
     throw new CliError(`--log-level: "${opts.logLevel}" must be one of ${levels.join(', ')}`, EXIT_BAD_INPUT);
   }
+  const limits = serverLimitsFrom(opts);
   const logger = pino({ name: 'sgx-quote-helper-webhook', level: opts.logLevel });
 
   let server;
@@ -50,6 +53,7 @@ async function serve(opts: ServeOptions): Promise<void> {
       tlsReloadIntervalMs: interval * 1000,
       logger,
       defaultMetrics: true,
+      limits,
     });
   } catch (err) {
     if (err instanceof TlsLoadError) throw new CliError(err.message, EXIT_BAD_INPUT);
@@ -78,7 +82,7 @@ export function register(program: Command): void {
   const webhook = program
     .command('webhook')
     .description('Kubernetes mutating admission webhook that connects SGX pods to the node quote helper');
-  webhook
+  const serve_ = webhook
     .command('serve')
     .description(
       'serve POST /mutate (AdmissionReview v1) and GET /healthz over HTTPS; the certificate and key are re-read when they change',
@@ -92,7 +96,8 @@ export function register(program: Command): void {
       ),
     )
     .addOption(new Option('--tls-reload-interval <seconds>', 'how often the certificate files are checked').default('10'))
-    .addOption(new Option('--log-level <level>', 'pino log level').env('SQH_LOG_LEVEL').default('info'))
+    .addOption(new Option('--log-level <level>', 'pino log level').env('SQH_LOG_LEVEL').default('info'));
+  addServerLimitOptions(serve_, WEBHOOK_SERVER_LIMITS)
     .action(async (opts: ServeOptions) => {
       await serve(opts);
     });

@@ -2,6 +2,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { applyServerLimits, fastifyLimitOptions, nodeServerOptions, resolveServerLimits, type HttpServerLimits } from '../http-limits.js';
 import { reviewAdmission } from './admission-review.js';
 import { AdmissionReviewError } from './errors.js';
 import type { ListenAddress } from './listen-address.js';
@@ -20,6 +21,8 @@ export interface WebhookServerOptions {
   logger?: Logger;
   /** Registers process metrics too (CLI use; tests keep them off). */
   defaultMetrics?: boolean;
+  /** Connection and request limits of both listeners; unset ones take WEBHOOK_SERVER_LIMITS. */
+  limits?: Partial<HttpServerLimits>;
 }
 
 export interface WebhookServer {
@@ -34,8 +37,23 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-// Pods with many containers and large env blocks stay far below this; the API server caps objects at ~3 MiB.
-const BODY_LIMIT = 4 * 1024 * 1024;
+/**
+ * Defaults (docs/kubernetes.md). Pods with many containers and large env blocks stay far below the body
+ * cap; the API server caps objects at ~3 MiB. The API server opens few connections, so 64 is generous
+ * and bounds what slow senders can hold: 64 × 4 MiB, each for at most the 15 s request timeout.
+ */
+export const WEBHOOK_SERVER_LIMITS: HttpServerLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  idleTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 30_000,
+  maxRequestsPerSocket: 1000,
+  maxConnections: 64,
+  bodyLimitBytes: 4 * 1024 * 1024,
+};
+
+/** The ops listener only answers GETs from kubelet and Prometheus. */
+const OPS_BODY_LIMIT = 16 * 1024;
 
 function urlOf(scheme: string, server: { address(): AddressInfo | string | null }): { url: string; port: number } {
   const addr = server.address() as AddressInfo;
@@ -66,12 +84,14 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   metrics.certExpiry.set(initial.notAfter.getTime() / 1000);
   let closing = false;
 
+  const limits = resolveServerLimits(WEBHOOK_SERVER_LIMITS, opts.limits);
   const app = Fastify<HttpsServer>({
-    https: { cert: initial.cert, key: initial.key, minVersion: 'TLSv1.2' },
+    https: { cert: initial.cert, key: initial.key, minVersion: 'TLSv1.2', ...nodeServerOptions(limits) },
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: BODY_LIMIT,
+    ...fastifyLimitOptions(limits),
   });
+  applyServerLimits(app.server, limits);
   // Parse the body ourselves so a malformed review gets our error shape and a counted reason.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -124,7 +144,16 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   });
   addOpsRoutes(app as unknown as RouteHost, metrics, () => !closing);
 
-  const ops = opts.opsListen ? Fastify({ loggerInstance: log, logController: new LogController({ disableRequestLogging: true }) }) : undefined;
+  const opsLimits = { ...limits, bodyLimitBytes: Math.min(limits.bodyLimitBytes, OPS_BODY_LIMIT) };
+  const ops = opts.opsListen
+    ? Fastify({
+        loggerInstance: log,
+        logController: new LogController({ disableRequestLogging: true }),
+        ...fastifyLimitOptions(opsLimits),
+        http: nodeServerOptions(opsLimits),
+      })
+    : undefined;
+  if (ops) applyServerLimits(ops.server, opsLimits);
   if (ops) addOpsRoutes(ops as unknown as RouteHost, metrics, () => !closing);
   try {
     await app.listen({ host: opts.listen.host, port: opts.listen.port });

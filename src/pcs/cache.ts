@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { homedir } from 'node:os';
 import { PcsError } from './errors.js';
@@ -79,12 +79,94 @@ function wrap<T>(path: string, what: string, fn: () => T): T {
 }
 
 /**
+ * True when a SQLite failure means the file itself is damaged (corrupt pages, not a database, truncated,
+ * table gone) rather than busy or a bad argument: the cure is a new file, not a retry.
+ */
+export function isCacheFileDamaged(err: unknown): boolean {
+  const e = (err instanceof PcsError ? err.cause : err) as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /^SQLITE_(CORRUPT|NOTADB|IOERR)/.test(code) || /no such table|malformed|not a database|no such column/i.test(message);
+}
+
+function createSchema(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS collateral_items (
+      source TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      item_key TEXT NOT NULL,
+      url TEXT NOT NULL,
+      body BLOB NOT NULL,
+      content_type TEXT,
+      issuer_chain_header TEXT,
+      fetched_at INTEGER NOT NULL,
+      next_update INTEGER,
+      last_error TEXT,
+      last_error_at INTEGER,
+      simulated INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (source, kind, item_key)
+    );
+    PRAGMA user_version = 1;
+  `);
+}
+
+function openDb(path: string): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  try {
+    db.pragma('busy_timeout = 5000');
+    if (path !== ':memory:') db.pragma('journal_mode = WAL');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > CACHE_SCHEMA_VERSION) {
+      throw new PcsError(
+        'CACHE',
+        `collateral cache ${path} has schema version ${version}, this build understands up to ${CACHE_SCHEMA_VERSION}: use a newer sgx-quote-helper or another --cache file`,
+      );
+    }
+    if (version < 1) createSchema(db);
+    // A dropped table (or one missing a column) reads as a damaged file too.
+    db.prepare('SELECT source, kind, item_key, url, body, content_type, issuer_chain_header, fetched_at, next_update, last_error, last_error_at, simulated FROM collateral_items LIMIT 0').all();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** The file starts like a SQLite database: ours to repair (anything else may be a wrong --cache path). */
+function looksLikeSqlite(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(SQLITE_MAGIC.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(SQLITE_MAGIC);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Move a damaged cache file (and its WAL and shared-memory files) aside; returns the new name. */
+function moveAside(path: string, at: Date): string {
+  const aside = `${path}.corrupt-${at.toISOString().replace(/[:.]/g, '-')}`;
+  if (existsSync(path)) renameSync(path, aside);
+  for (const ext of ['-wal', '-shm']) rmSync(`${path}${ext}`, { force: true });
+  return aside;
+}
+
+/**
  * SQLite store of PCS answers. WAL mode so a `collateral refresh` can write while a server or verifier
- * reads the same file.
+ * reads the same file. A cache is only a copy: a damaged file is moved aside and recreated empty
+ * (`open` and `rebuild`), and callers refetch what it held.
  */
 export class CollateralCache {
-  private readonly db: Database.Database;
+  private db: Database.Database;
   readonly path: string;
+  /** Where a damaged file was moved when `open` or `rebuild` recreated the cache (the latest time). */
+  movedAside?: string;
 
   private constructor(path: string, db: Database.Database) {
     this.path = path;
@@ -93,43 +175,34 @@ export class CollateralCache {
 
   static open(path: string = defaultCachePath()): CollateralCache {
     return wrap(path, 'opening', () => {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      const db = new Database(path);
       try {
-        db.pragma('busy_timeout = 5000');
-        if (path !== ':memory:') db.pragma('journal_mode = WAL');
-        const version = db.pragma('user_version', { simple: true }) as number;
-        if (version > CACHE_SCHEMA_VERSION) {
-          throw new PcsError(
-            'CACHE',
-            `collateral cache ${path} has schema version ${version}, this build understands up to ${CACHE_SCHEMA_VERSION}: use a newer sgx-quote-helper or another --cache file`,
-          );
-        }
-        if (version < 1) {
-          db.exec(`
-            CREATE TABLE IF NOT EXISTS collateral_items (
-              source TEXT NOT NULL,
-              kind TEXT NOT NULL,
-              item_key TEXT NOT NULL,
-              url TEXT NOT NULL,
-              body BLOB NOT NULL,
-              content_type TEXT,
-              issuer_chain_header TEXT,
-              fetched_at INTEGER NOT NULL,
-              next_update INTEGER,
-              last_error TEXT,
-              last_error_at INTEGER,
-              simulated INTEGER NOT NULL DEFAULT 0,
-              PRIMARY KEY (source, kind, item_key)
-            );
-            PRAGMA user_version = 1;
-          `);
-        }
-        return new CollateralCache(path, db);
+        return new CollateralCache(path, openDb(path));
       } catch (err) {
-        db.close();
-        throw err;
+        // Repair only what is recognisably a damaged SQLite cache; a file of another kind is a wrong path.
+        if (path === ':memory:' || err instanceof PcsError || !isCacheFileDamaged(err) || !looksLikeSqlite(path)) throw err;
+        const aside = moveAside(path, new Date());
+        const cache = new CollateralCache(path, openDb(path));
+        cache.movedAside = aside;
+        return cache;
       }
+    });
+  }
+
+  /** Replace a damaged file by a new empty cache in place (the old one kept beside it for inspection). */
+  rebuild(): string | undefined {
+    return wrap(this.path, 'rebuilding', () => {
+      try {
+        this.db.close();
+      } catch {
+        // a damaged handle may refuse to close cleanly; the file is replaced either way
+      }
+      if (this.path === ':memory:') {
+        this.db = openDb(this.path);
+        return undefined;
+      }
+      this.movedAside = moveAside(this.path, new Date());
+      this.db = openDb(this.path);
+      return this.movedAside;
     });
   }
 

@@ -1,5 +1,5 @@
 import { PcsError } from './errors.js';
-import type { CacheItemKind, CacheRow, CollateralCache } from './cache.js';
+import { type CacheItemKind, type CacheRow, type CollateralCache, isCacheFileDamaged } from './cache.js';
 import type { PckCa, PcsClient, Tee } from './pcs-client.js';
 import { type CrlResponse, type SignedJsonResponse, parseCrl, parseSignedJson } from './pcs-responses.js';
 
@@ -48,6 +48,23 @@ export interface CachedPcsOptions {
   crlDefaultMaxAgeSeconds?: number;
   /** Never contact the upstream: serve what is cached (expired copies flagged stale), else NOT_CACHED. */
   offline?: boolean;
+  /** Told about every cache fault (after it was counted and, for a damaged file, the file rebuilt). */
+  onCacheFault?: (fault: CacheFault) => void;
+}
+
+/**
+ * A cache read, write or decode that failed. The cache is only a copy: the item is fetched from the
+ * upstream as on a miss, and a damaged file is moved aside and recreated (`rebuiltAs` says where it went).
+ */
+export interface CacheFault {
+  op: 'read' | 'write' | 'decode';
+  kind: CacheItemKind;
+  key: string;
+  error: string;
+  /** Set when the damaged file was moved aside (to this path) and an empty cache created in its place. */
+  movedAside?: string;
+  /** Set when the rebuild itself failed: the item is still served, uncached. */
+  rebuildError?: string;
 }
 
 export interface CachedPcs {
@@ -58,6 +75,8 @@ export interface CachedPcs {
   rootCaCrl(): Promise<Cached<CrlResponse>>;
   /** Refetch one cached row regardless of freshness (the `collateral refresh` command). */
   refreshRow(kind: CacheItemKind, key: string): Promise<Cached<SignedJsonResponse | CrlResponse>>;
+  /** Cache faults met so far (reads, writes, undecodable rows), each answered from the upstream. */
+  readonly cacheFaults: number;
 }
 
 type AnyResponse = SignedJsonResponse | CrlResponse;
@@ -138,7 +157,62 @@ export function createCachedPcs(opts: CachedPcsOptions): CachedPcs {
     return p;
   }
 
+  let cacheFaults = 0;
+
+  /** Count and report a cache failure; a damaged file is replaced by a new empty one at once. */
+  function fault(op: CacheFault['op'], kind: CacheItemKind, key: string, err: unknown): void {
+    cacheFaults++;
+    const f: CacheFault = { op, kind, key, error: err instanceof Error ? err.message : String(err) };
+    if (cache && op !== 'decode' && isCacheFileDamaged(err)) {
+      try {
+        f.movedAside = cache.rebuild();
+      } catch (e) {
+        f.rebuildError = (e as Error).message;
+      }
+    }
+    try {
+      opts.onCacheFault?.(f);
+    } catch {
+      // a failing observer must not turn a served answer into an error
+    }
+  }
+
+  function readRow(kind: CacheItemKind, key: string): { row: CacheRow; value: AnyResponse } | undefined {
+    let row: CacheRow | undefined;
+    try {
+      row = cache?.get(source, kind, key);
+    } catch (err) {
+      fault('read', kind, key, err);
+      return undefined;
+    }
+    if (!row) return undefined;
+    try {
+      return { row, value: decodeRow(row) };
+    } catch (err) {
+      // A garbage row is our fault, not the upstream's: refetch it (the fresh copy overwrites it).
+      fault('decode', kind, key, err);
+      return undefined;
+    }
+  }
+
   function store(kind: CacheItemKind, key: string, r: AnyResponse): void {
+    if (!cache) return;
+    try {
+      put(kind, key, r);
+    } catch (err) {
+      fault('write', kind, key, err);
+    }
+  }
+
+  function noteError(kind: CacheItemKind, key: string, message: string, at: Date): void {
+    try {
+      cache?.noteError(source, kind, key, message, at);
+    } catch (err) {
+      fault('write', kind, key, err);
+    }
+  }
+
+  function put(kind: CacheItemKind, key: string, r: AnyResponse): void {
     if (!cache) return;
     cache.put({
       source,
@@ -163,25 +237,26 @@ export function createCachedPcs(opts: CachedPcsOptions): CachedPcs {
 
   async function item(kind: CacheItemKind, key: string): Promise<Cached<AnyResponse>> {
     const t = now();
-    const row = cache?.get(source, kind, key);
-    if (row) {
+    const hit = readRow(kind, key);
+    const row = hit?.row;
+    if (hit && row) {
       const exp = expiry(row);
       if (t.getTime() < exp.getTime()) {
-        return { value: decodeRow(row), cache: { servedFrom: 'cache', fetchedAt: row.fetchedAt, nextUpdate: row.nextUpdate } };
+        return { value: hit.value, cache: { servedFrom: 'cache', fetchedAt: row.fetchedAt, nextUpdate: row.nextUpdate } };
       }
     }
     if (opts.offline) {
-      if (!row) throw new PcsError('NOT_CACHED', `offline: no cached ${kind} ${key} from ${source}`);
+      if (!hit || !row) throw new PcsError('NOT_CACHED', `offline: no cached ${kind} ${key} from ${source}`);
       const since = expiry(row);
       return {
-        value: decodeRow(row),
+        value: hit.value,
         cache: { servedFrom: 'stale-cache', fetchedAt: row.fetchedAt, nextUpdate: row.nextUpdate, staleSince: since, upstreamError: 'offline mode' },
       };
     }
     try {
       return await fetchAndStore(kind, key);
     } catch (err) {
-      if (!row || !(err instanceof PcsError) || err.isDefinitive || err.code === 'BAD_REQUEST') throw err;
+      if (!hit || !row || !(err instanceof PcsError) || err.isDefinitive || err.code === 'BAD_REQUEST') throw err;
       const since = expiry(row);
       if (opts.maxStaleSeconds !== undefined && t.getTime() - since.getTime() > opts.maxStaleSeconds * 1000) {
         throw new PcsError(
@@ -190,9 +265,9 @@ export function createCachedPcs(opts: CachedPcsOptions): CachedPcs {
           { status: err.status, errorCode: err.errorCode, errorMessage: err.errorMessage, retryAfterSeconds: err.retryAfterSeconds, url: err.url, cause: err },
         );
       }
-      cache?.noteError(source, kind, key, err.message, t);
+      noteError(kind, key, err.message, t);
       return {
-        value: decodeRow(row),
+        value: hit.value,
         cache: { servedFrom: 'stale-cache', fetchedAt: row.fetchedAt, nextUpdate: row.nextUpdate, staleSince: since, upstreamError: err.message },
       };
     }
@@ -214,9 +289,12 @@ export function createCachedPcs(opts: CachedPcsOptions): CachedPcs {
       try {
         return await fetchAndStore(kind, key);
       } catch (err) {
-        if (cache?.get(source, kind, key)) cache.noteError(source, kind, key, (err as Error).message, now());
+        noteError(kind, key, (err as Error).message, now());
         throw err;
       }
+    },
+    get cacheFaults() {
+      return cacheFaults;
     },
   };
 }

@@ -15,3 +15,4 @@ export * from './server-backend.js';
 export * from './sim-backend.js';
 export * from './upstream-backend.js';
 export * from './server.js';
+export * from './bounded-get.js';

@@ -33,6 +33,8 @@ export interface CollateralBackend {
   /** PCCS style: hex text of the DER root CA CRL. */
   rootCaCrl(): Promise<ServedItem>;
   pckCert(q: PckCertQuery): Promise<ServedItem>;
+  /** Counters shown on /healthz (a proxy: cache faults met and answered from the upstream). */
+  health?(): Record<string, number>;
   close?(): Promise<void> | void;
 }
 

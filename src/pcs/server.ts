@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import { applyServerLimits, fastifyLimitOptions, nodeServerOptions, resolveServerLimits, type HttpServerLimits } from '../http-limits.js';
 import { PcsError } from './errors.js';
 import { isHex } from './pcs-responses.js';
 import type { PckCa, Tee } from './pcs-client.js';
@@ -31,7 +32,23 @@ export interface CollateralServerOptions {
   logger?: FastifyServerOptions['logger'];
   /** A ready pino logger (the CLI logs to stderr); wins over `logger`. */
   loggerInstance?: FastifyBaseLogger;
+  /** Connection and request limits; unset ones take COLLATERAL_SERVER_LIMITS. */
+  limits?: Partial<HttpServerLimits>;
 }
+
+/**
+ * Defaults (docs/operations.md). Requests are GETs without a body; the idle timeout stays above the
+ * upstream client's 30 s so a proxy waiting on a slow upstream does not lose its client.
+ */
+export const COLLATERAL_SERVER_LIMITS: HttpServerLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 15_000,
+  idleTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  maxRequestsPerSocket: 1000,
+  maxConnections: 256,
+  bodyLimitBytes: 16 * 1024,
+};
 
 class BadParam extends Error {}
 
@@ -69,7 +86,10 @@ function signedQuery(q: Record<string, unknown>): SignedItemQuery {
 
 export function createCollateralServer(opts: CollateralServerOptions): FastifyInstance {
   const { backend } = opts;
-  const app = opts.loggerInstance ? Fastify({ loggerInstance: opts.loggerInstance }) : Fastify({ logger: opts.logger ?? false });
+  const limits = resolveServerLimits(COLLATERAL_SERVER_LIMITS, opts.limits);
+  const base = { ...fastifyLimitOptions(limits), http: nodeServerOptions(limits) };
+  const app = opts.loggerInstance ? Fastify({ ...base, loggerInstance: opts.loggerInstance }) : Fastify({ ...base, logger: opts.logger ?? false });
+  applyServerLimits(app.server, limits);
 
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('Request-ID', randomBytes(16).toString('hex'));
@@ -170,7 +190,7 @@ export function createCollateralServer(opts: CollateralServerOptions): FastifyIn
     );
   }
 
-  app.get('/healthz', async () => ({ ok: true, mode: backend.mode, simulated: backend.simulated }));
+  app.get('/healthz', async () => ({ ok: true, mode: backend.mode, simulated: backend.simulated, ...(backend.health?.() ?? {}) }));
 
   // PCS answers unknown resources with a bare 404.
   app.setNotFoundHandler((_req, reply) => reply.code(404).send());

@@ -1,5 +1,5 @@
 import type { CollateralCache } from './cache.js';
-import { type Cached, type CachedPcs, createCachedPcs } from './cached-pcs.js';
+import { type CacheFault, type Cached, type CachedPcs, createCachedPcs } from './cached-pcs.js';
 import { encodeIssuerChainHeader } from './issuer-chain.js';
 import type { PcsClient } from './pcs-client.js';
 import type { CrlResponse, SignedJsonResponse } from './pcs-responses.js';
@@ -37,9 +37,10 @@ export function createUpstreamBackend(opts: {
   cache?: CollateralCache;
   now?: () => Date;
   maxStaleSeconds?: number;
+  onCacheFault?: (fault: CacheFault) => void;
 }): CollateralBackend & { readonly pcs: CachedPcs } {
   const { client } = opts;
-  const pcs = createCachedPcs({ client, cache: opts.cache, now: opts.now, maxStaleSeconds: opts.maxStaleSeconds });
+  const pcs = createCachedPcs({ client, cache: opts.cache, now: opts.now, maxStaleSeconds: opts.maxStaleSeconds, onCacheFault: opts.onCacheFault });
 
   const signed = (r: SignedJsonResponse, header: string, info: Pick<ServedItem, 'cache' | 'stale'>): ServedItem => ({
     body: r.rawBody,
@@ -53,6 +54,7 @@ export function createUpstreamBackend(opts: {
     mode: 'proxy',
     simulated: false,
     pcs,
+    health: () => ({ cacheFaults: pcs.cacheFaults }),
     async tcbInfo(tee, fmspc, q) {
       if (q.update === 'early' || q.tcbEvaluationDataNumber !== undefined) {
         return signed(await client.getTcbInfo(tee, fmspc, q), 'TCB-Info-Issuer-Chain', { cache: 'miss' });
