@@ -196,6 +196,7 @@ export function createCollateralServer(opts: CollateralServerOptions): FastifyIn
   app.setNotFoundHandler((_req, reply) => reply.code(404).send());
   app.setErrorHandler((err, _req, reply) => {
     const status = (err as { statusCode?: number }).statusCode;
+    if (status === 413) return reply.code(413).header('Error-Message', 'request body too large').send();
     if (status !== undefined && status >= 400 && status < 500) return badRequest(reply, err instanceof Error ? err.message : 'bad request');
     return sendError(reply, err);
   });
