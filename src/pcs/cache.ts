@@ -188,6 +188,16 @@ export class CollateralCache {
     });
   }
 
+  /** SQLite's own quick integrity check of the file (a garbage row may be a symptom of damaged pages). */
+  isIntact(): boolean {
+    try {
+      const rows = this.db.pragma('quick_check') as { quick_check: string }[];
+      return rows.length === 1 && rows[0].quick_check === 'ok';
+    } catch {
+      return false;
+    }
+  }
+
   /** Replace a damaged file by a new empty cache in place (the old one kept beside it for inspection). */
   rebuild(): string | undefined {
     return wrap(this.path, 'rebuilding', () => {

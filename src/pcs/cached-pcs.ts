@@ -163,7 +163,8 @@ export function createCachedPcs(opts: CachedPcsOptions): CachedPcs {
   function fault(op: CacheFault['op'], kind: CacheItemKind, key: string, err: unknown): void {
     cacheFaults++;
     const f: CacheFault = { op, kind, key, error: err instanceof Error ? err.message : String(err) };
-    if (cache && op !== 'decode' && isCacheFileDamaged(err)) {
+    // A read or write error that names damage, or an undecodable row in a file that fails SQLite's check.
+    if (cache && (op === 'decode' ? !cache.isIntact() : isCacheFileDamaged(err))) {
       try {
         f.movedAside = cache.rebuild();
       } catch (e) {
