@@ -129,9 +129,17 @@ export function boundedGet(target: string, headers: Record<string, string>, limi
         if (decoder) decoder.write(c);
         else onDecoded(c);
       });
-      res.on('end', () => (decoder ? decoder.end() : finish()));
-      res.on('error', () => fail(new PcsError('NETWORK', `${shown}: connection lost while reading the answer`, { url: target })));
-      res.on('aborted', () => fail(new PcsError('NETWORK', `${shown}: connection lost while reading the answer`, { url: target })));
+      let ended = false;
+      const lost = () => fail(new PcsError('NETWORK', `${shown}: connection lost while reading the answer`, { url: target }));
+      res.on('end', () => {
+        ended = true;
+        if (decoder) decoder.end();
+        else finish();
+      });
+      res.on('error', lost);
+      res.on('close', () => {
+        if (!ended) lost();
+      });
       if (decoder) {
         decoder.on('data', onDecoded);
         decoder.on('end', finish);

@@ -78,6 +78,13 @@ describe('upstream client: bounded bodies', () => {
     expect(e.message).toMatch(/larger than 2097152 bytes after gzip decoding; aborted/);
   });
 
+  it('a connection dropped mid-body is a network failure, not a truncated answer', async () => {
+    up.mode = 'cut';
+    const e = await failure(createPcsClient({ baseUrl: up.url }).getTcbInfo('TDX', goTdx.fmspc));
+    expect(e.code).toBe('NETWORK');
+    expect(e.message).toMatch(/connection lost while reading the answer/);
+  });
+
   it('an upstream that never answers, or drips its body, hits the request deadline', async () => {
     for (const mode of ['no-headers', 'slow-body'] as const) {
       up.mode = mode;

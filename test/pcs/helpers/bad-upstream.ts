@@ -16,6 +16,7 @@ export type BadMode =
   | 'no-headers' // accepts the request and never answers
   | 'slow-body' // headers at once, then one byte a second
   | 'garbage' // 200 with issuer-chain header but a body that is not PCS JSON
+  | 'cut' // promises 100,000 bytes, sends 1,000 and drops the connection
   | 'redirect-cross' // 302 to another origin (`redirectTo`)
   | 'redirect-same'; // 302 to the same path with ?hop=1, then the ok answer
 
@@ -93,6 +94,10 @@ export async function startBadUpstream(mode: BadMode = 'ok'): Promise<BadUpstrea
         res.on('close', () => clearInterval(t));
         return;
       }
+      case 'cut':
+        res.writeHead(200, { 'Content-Length': '100000', 'TCB-Info-Issuer-Chain': goTdx.tcbChainEncoded() });
+        res.write(Buffer.alloc(1000, 0x7b), () => res.socket?.destroy());
+        return;
       case 'garbage':
         res.writeHead(200, { 'Content-Type': 'application/json', 'TCB-Info-Issuer-Chain': goTdx.tcbChainEncoded() });
         res.end('{"tcbInfo": [1, 2, 3], "signature": "zz"');
