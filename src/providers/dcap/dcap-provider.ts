@@ -295,9 +295,10 @@ export class DcapProvider implements QuoteProvider {
     const warnings = this.encryptedPpid || !this.qplLoaded ? [NO_QPL_WARNING] : [];
     const withWarnings = (h: ProviderHealth): ProviderHealth => (warnings.length ? { ...h, warnings } : h);
     const f = this.inFlight;
-    if (f?.stuck) return withWarnings({ ready: false, reason: `native ${f.fn} has been running for ${Math.round((Date.now() - f.since) / 1000)} s (over the ${this.callTimeoutMs} ms provider timeout); clients get AESM_BUSY until it returns` });
+    const running = f ? `native ${f.fn} for ${((Date.now() - f.since) / 1000).toFixed(1)} s` : '';
     if (this.startupFailure) return withWarnings({ ready: false, reason: this.startupFailure });
-    if (!this.warmupDone) return withWarnings({ ready: false, reason: `warm-up still running${f ? ` (native ${f.fn} for ${Math.round((Date.now() - f.since) / 1000)} s)` : ''}` });
+    if (!this.warmupDone) return withWarnings({ ready: false, reason: `warm-up still running${f ? ` (${running})` : ''}` });
+    if (f?.stuck) return withWarnings({ ready: false, reason: `${running.replace(' for ', ' has been running for ')} (over the ${this.callTimeoutMs} ms provider timeout); clients get AESM_BUSY until it returns` });
     if (!this.keyCertified) return withWarnings({ ready: false, reason: 'attestation key not certified yet' });
     if (this.platformFailure) return withWarnings({ ready: false, reason: `last native call failed: ${this.platformFailure}` });
     return withWarnings({ ready: true });
