@@ -73,7 +73,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     throw new CliError(`cannot start the ${kind} provider: ${(e as Error).message}${name === 'SimStateError' ? ` (state dir ${config.stateDir})` : ''}`, EXIT_FAILURE);
   }
   // A stuck native call (dcap) would make process.exit() wait forever; the provider knows how to leave.
-  const exitProcess = (code: number): never => (provider.exitProcess ? provider.exitProcess(code) : process.exit(code));
+  const exitProcess = (code: number): void => (provider.exitProcess ? provider.exitProcess(code) : process.exit(code));
 
   // Signal handlers go in before the socket is published: a SIGTERM that arrives between "serving"
   // and handler installation would otherwise kill the process without a drain.

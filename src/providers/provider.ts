@@ -53,7 +53,7 @@ export interface QuoteProvider {
    * Optional: leave the process (after the drain). The dcap provider needs it: while a native call is
    * still running, process.exit() would wait for that worker thread forever.
    */
-  exitProcess?(code: number): never;
+  exitProcess?(code: number): void;
 }
 
 export interface ProviderHealth {

@@ -57,6 +57,11 @@ describe('serve command line', () => {
     const line = await d.serving;
     expect(line).toMatchObject({ socket, provider: 'sim', simulated: true });
     await d.waitFor((l) => l.level === 'warn' && /SIMULATED/.test(l.msg), 'SIMULATED warning');
+    // It says why: no SGX device (or no Intel library) on this machine.
+    const why = await d.waitFor((l) => l.msg.startsWith('provider auto chose sim (SIMULATED)'), 'why auto chose sim');
+    expect(why.level).toBe('warn');
+    expect(String(why.reason)).toMatch(/^auto: no SGX device|no libsgx_dcap_ql/);
+    expect(String(line.providerReason)).toBe(String(why.reason));
     expect((await stop(d)).code).toBe(0);
   }, 60_000);
 });

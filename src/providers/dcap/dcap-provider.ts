@@ -309,14 +309,17 @@ export class DcapProvider implements QuoteProvider {
     return this.inFlight !== undefined;
   }
 
-  /** Leave the process. A native call still running would make process.exit() wait for it forever. */
-  exitProcess(code: number): never {
-    if (this.inFlight) {
-      this.log?.warn({ function: this.inFlight.fn, exitCode: code }, 'exiting while a native DCAP call is still running');
-      this.log?.flush?.();
-      return this.native.exitImmediately(code);
-    }
-    process.exit(code);
+  /**
+   * Leave the process. A native call still running would make process.exit() wait for its worker
+   * thread forever, so then the process leaves through _exit once the log is flushed.
+   */
+  exitProcess(code: number): void {
+    if (!this.inFlight) process.exit(code);
+    this.log?.warn({ function: this.inFlight!.fn, exitCode: code }, 'exiting while a native DCAP call is still running');
+    const leave = () => this.native.exitImmediately(code);
+    if (!this.log) leave();
+    setTimeout(leave, 1000).unref();
+    this.log!.flush((err) => (err ? undefined : leave()));
   }
 
   async close(): Promise<void> {
