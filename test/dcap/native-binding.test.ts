@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AesmError } from '../../src/aesm/index.js';
-import { aesmCodeForQuote3, DcapProvider, describeNativeCode, loadDcapNative, type DcapNative } from '../../src/providers/dcap/index.js';
+import { aesmCodeForQuote3, DcapProvider, DcapUnavailableError, describeNativeCode, loadDcapNative, type DcapNative } from '../../src/providers/dcap/index.js';
 import { DEFAULT_ECDSA_P256_ATT_KEY_ID as KEY } from '../../src/sgx/index.js';
 import { removeDir, tempDir } from '../daemon/helpers.js';
 import { REPO } from '../daemon/process-harness.js';
@@ -122,6 +122,13 @@ describe('DcapProvider over the binding', () => {
     expect(calls.every((c) => c.conc === 1)).toBe(true);
     await provider.close();
     expect(last('sgx_ql_set_enclave_load_policy').in.policy).toBe(1); // EPHEMERAL at stop, as aesmd
+  });
+
+  it('a path flag naming a missing file stops the start with the path and the native code', async () => {
+    const missing = path.join(dir, 'no-such-qe3.signed.so.1');
+    const err = await new DcapProvider(native, { qe3Path: missing }).start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DcapUnavailableError);
+    expect((err as Error).message).toBe(`sgx_ql_set_path(QE3, ${missing}) returned 0xE002 SGX_QL_ERROR_INVALID_PARAMETER: the file must exist and be a regular file or a link`);
   });
 
   it('turns a native error into the AESM error aesmd sends, naming the native code', async () => {
