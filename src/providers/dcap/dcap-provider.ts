@@ -19,7 +19,7 @@ import { QuoteV3Offsets } from '../../sgx/index.js';
 import type { ProviderHealth, QuoteProvider } from '../provider.js';
 import { checkDcapHost, dcapHostProblemMessage } from './host-check.js';
 import { DcapLoadError, loadDcapNative, SGX_QL_EPHEMERAL, SGX_QL_PERSISTENT, SgxQlPathType, type DcapNative } from './native-binding.js';
-import { aesmCodeForQuote3, describeNativeCode, nativeCodeHex, REQUEST_CAUSED } from './quote3-errors.js';
+import { aesmCodeForQuote3, describeNativeCode, nativeCodeHex, nativeCodeName, REQUEST_CAUSED } from './quote3-errors.js';
 
 export class DcapUnavailableError extends Error {
   override readonly name = 'DcapUnavailableError';
@@ -164,7 +164,7 @@ export class DcapProvider implements QuoteProvider {
       const end = this.mDuration.startTimer({ function: fn });
       try {
         const r = await run();
-        this.mCalls.inc({ function: fn, code: nativeCodeHex(r.code), name: describeNativeCode(r.code).split(' ')[1] ?? '' });
+        this.mCalls.inc({ function: fn, code: nativeCodeHex(r.code), name: nativeCodeName(r.code) });
         return r;
       } finally {
         end();
@@ -184,8 +184,14 @@ export class DcapProvider implements QuoteProvider {
   private fail(fn: NativeFunction, code: number): never {
     const aesm = aesmCodeForQuote3(code);
     const what = `${fn} returned ${describeNativeCode(code)}`;
-    if (!REQUEST_CAUSED.has(code)) this.platformFailure = what;
-    this.log?.warn({ function: fn, nativeCode: nativeCodeHex(code), native: describeNativeCode(code), aesmCode: aesm }, 'native DCAP call failed');
+    const line = { function: fn, nativeCode: nativeCodeHex(code), native: describeNativeCode(code), aesmCode: aesm };
+    if (REQUEST_CAUSED.has(code)) {
+      // The request's fault (the dispatcher logs the answer at warn already).
+      this.log?.debug(line, 'native DCAP call refused the request');
+    } else {
+      this.platformFailure = what;
+      this.log?.warn(line, 'native DCAP call failed');
+    }
     throw new AesmError(aesm, `native ${what}`);
   }
 

@@ -148,14 +148,18 @@ export function aesmCodeForQuote3(code: number): number {
   return AESM_FOR_QUOTE3.get(code) ?? AesmCode.UNEXPECTED_ERROR;
 }
 
-/** `0xE016 SGX_QL_ENCLAVE_LOAD_ERROR`; raw sgx_status_t values are named as such. */
-export function describeNativeCode(code: number): string {
-  const hex = `0x${code.toString(16).toUpperCase().padStart(4, '0')}`;
-  const name = QUOTE3_ERROR_NAMES.get(code) ?? SGX_STATUS_NAMES.get(code);
-  return name ? `${hex} ${name}` : `${hex} (not a quote3_error_t)`;
+export const nativeCodeHex = (code: number): string => `0x${code.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** The quote3_error_t (or raw sgx_status_t) name, '' when the value has none. */
+export function nativeCodeName(code: number): string {
+  return QUOTE3_ERROR_NAMES.get(code) ?? SGX_STATUS_NAMES.get(code) ?? '';
 }
 
-export const nativeCodeHex = (code: number): string => `0x${code.toString(16).toUpperCase().padStart(4, '0')}`;
+/** `0xE016 SGX_QL_ENCLAVE_LOAD_ERROR`; raw sgx_status_t values are named as such. */
+export function describeNativeCode(code: number): string {
+  const name = nativeCodeName(code);
+  return name ? `${nativeCodeHex(code)} ${name}` : `${nativeCodeHex(code)} (not a quote3_error_t)`;
+}
 
 /**
  * Errors caused by the request rather than the platform: they do not make the daemon unready.
