@@ -42,7 +42,7 @@ describe.concurrent('what the host lacks', () => {
     expect(r.code).toBe(1);
     const lines = r.stderr.trim().split('\n');
     expect(lines.length).toBe(1);
-    for (const needle of ['libsgx_dcap_ql.so.1 not found', 'libsgx-dcap-ql', 'libsgx-dcap-default-qpl', 'az-dcap-client', 'sgx_enclave', 'sgx/enclave', 'sgx_provision', 'sgx.intel.com/enclave', 'sgx.intel.com/provision']) {
+    for (const needle of ['libsgx_dcap_ql.so.1 not found', 'libsgx-dcap-ql', 'libsgx-dcap-default-qpl', 'az-dcap-client', 'sgx_enclave', 'sgx/enclave', 'sgx_provision', 'sgx.intel.com/enclave', 'sgx.intel.com/provision', 'group sgx_prv', 'libsgx-enclave-common']) {
       expect(lines[0], needle).toContain(needle);
     }
   });

@@ -79,5 +79,5 @@ export function checkDcapHost(opts: DcapHostOptions = {}): DcapHostCheck {
 
 /** The one start-up message for `--provider dcap` on a host that lacks something. */
 export function dcapHostProblemMessage(check: DcapHostCheck): string {
-  return `the dcap provider cannot start on this host: ${check.problems.join('; ')}. Also needed at run time: /dev mounted exec. On a machine without SGX use --provider sim (SIMULATED quotes).`;
+  return `the dcap provider cannot start on this host: ${check.problems.join('; ')}. Also needed: the daemon's user in group sgx_prv (or root) to open the provisioning device (udev rules from libsgx-enclave-common and libsgx-ae-pce set the nodes' modes and group), and /dev mounted exec. On a machine without SGX use --provider sim (SIMULATED quotes).`;
 }
