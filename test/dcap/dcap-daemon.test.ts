@@ -60,7 +60,7 @@ beforeAll(async () => {
   daemon = spawnDaemon(
     { kind: 'tsx' },
     // --dcap-qpl-path goes through sgx_ql_set_path, which Intel's library refuses (0xE03E) when it saw SGX_AESM_ADDR.
-    ['--provider', 'dcap', '--dcap-lib-dir', standin.libDir, '--dcap-qpl-path', path.join(standin.libDir, 'libdcap_quoteprov.so.1'), '--sgx-device-dir', standin.deviceDir, '--socket', sock, '--ops-listen', '127.0.0.1:0', '--provider-timeout', '1s'],
+    ['--provider', 'dcap', '--dcap-lib-dir', standin.libDir, '--dcap-qpl-path', path.join(standin.libDir, 'libdcap_quoteprov.so.1'), '--sgx-device-dir', standin.deviceDir, '--socket', sock, '--ops-listen', '127.0.0.1:0', '--provider-timeout', '2s'],
     { ...standin.env(dir), SGX_AESM_ADDR: '1' },
   );
   await daemon.serving;
@@ -256,7 +256,7 @@ describe('one native call at a time', () => {
   });
 
   it('a call that hangs past the provider timeout: AESM_BUSY, /readyz false, a metric, no second native call until it returns', async () => {
-    script('sgx_ql_get_quote delay_ms=2500');
+    script('sgx_ql_get_quote delay_ms=4000');
     const before = record().length;
     const report = appReport(Buffer.alloc(64));
     const first = call(sock, { kind: 'getQuoteEx', report, attKeyId: KEY, bufSize: QUOTE_SIZE });

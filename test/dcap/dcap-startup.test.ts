@@ -116,7 +116,7 @@ describe.concurrent('bounded warm-up and stuck calls at exit', () => {
     script('load_qe delay_ms=1500');
     const daemon = spawnDaemon(
       { kind: 'tsx' },
-      ['--provider', 'dcap', '--dcap-lib-dir', standin.libDirNoQpl, '--sgx-device-dir', standin.deviceDir, '--socket', sock, '--ops-listen', '127.0.0.1:0', '--state-dir', path.join(d, 'state'), '--dcap-warmup-timeout', '200ms', '--provider-timeout', '300ms'],
+      ['--provider', 'dcap', '--dcap-lib-dir', standin.libDirNoQpl, '--sgx-device-dir', standin.deviceDir, '--socket', sock, '--ops-listen', '127.0.0.1:0', '--state-dir', path.join(d, 'state'), '--dcap-warmup-timeout', '200ms', '--provider-timeout', '2s'],
       env,
     );
     let exited = false;
@@ -148,7 +148,7 @@ describe.concurrent('bounded warm-up and stuck calls at exit', () => {
       const exit = await stop(daemon);
       exited = true;
       expect(exit.code).toBe(0);
-      expect(daemon.lines.some((l) => l.msg === 'exiting while a native DCAP call is still running')).toBe(true);
+      expect(daemon.lines.some((l) => l.msg === 'exiting while a native DCAP call is still running'), daemon.lines.slice(-8).map((l) => l.msg).join(' | ')).toBe(true);
       // The process left while the call was in flight: the stand-in never got to record its return.
       expect(readStandinRecord(env.SQH_DCAP_STANDIN_RECORD).filter((c) => c.fn === 'sgx_ql_get_quote').length).toBe(quotesBefore);
     } finally {

@@ -12,7 +12,7 @@
  *   InitQuoteEx. Doing it here makes /readyz mean "a quote can be produced now".)
  * - Every quote3_error_t becomes the AESM code aesmd would send; the native value is logged and counted.
  */
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { AesmError } from '../../aesm/errors.js';
 import { QuoteV3Offsets } from '../../sgx/index.js';
@@ -322,10 +322,23 @@ export class DcapProvider implements QuoteProvider {
   exitProcess(code: number): void {
     if (!this.inFlight) process.exit(code);
     this.log?.warn({ function: this.inFlight!.fn, exitCode: code }, 'exiting while a native DCAP call is still running');
-    const leave = () => this.native.exitImmediately(code);
-    if (!this.log) leave();
-    setTimeout(leave, 1000).unref();
-    this.log!.flush((err) => (err ? undefined : leave()));
+    // _exit drops whatever the logger has not written yet: wait (at most 1 s) for its asynchronous
+    // write to finish, write the rest synchronously, then leave.
+    const stream = (this.log as unknown as Record<symbol, { _writing?: boolean; flushSync?: () => void } | undefined> | undefined)?.[pino.symbols.streamSym];
+    const deadline = Date.now() + 1000;
+    const leave = () => {
+      if (stream?._writing && Date.now() < deadline) {
+        setTimeout(leave, 5);
+        return;
+      }
+      try {
+        stream?.flushSync?.();
+      } catch {
+        // nothing more to do: leave anyway
+      }
+      this.native.exitImmediately(code);
+    };
+    leave();
   }
 
   async close(): Promise<void> {
