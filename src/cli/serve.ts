@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
 import { DaemonError, resolveConfig, startDaemon, createLogger, type RawConfig, type DaemonHandle } from '../daemon/index.js';
-import { createProvider, resolveProviderKind, DcapUnavailableError, ProviderConfigError } from '../providers/index.js';
+import { chooseProvider, createProvider, DcapUnavailableError, ProviderConfigError, type QuoteProvider } from '../providers/index.js';
 
 interface ServeFlags extends RawConfig {
   config?: string;
@@ -26,6 +26,13 @@ export function register(program: Command): void {
     .option('--max-request-size <bytes>', 'largest request frame body (env SQH_MAX_REQUEST_SIZE; default 64KiB)')
     .option('--on-replaced <exit|wait>', 'after a new instance took the socket: exit 0, or stay unready until SIGTERM (use wait under a DaemonSet) (env SQH_ON_REPLACED; default exit)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env SQH_LOG_LEVEL; default info)')
+    .option('--dcap-lib-dir <dir>', 'dcap provider: load libsgx_dcap_ql.so.1 and its dependencies (libsgx_qe3_logic.so, libsgx_pce_logic.so.1, a QPL if present) from this directory (env SQH_DCAP_LIB_DIR; default: the system library path)')
+    .option('--dcap-qe3-path <file>', 'dcap provider: QE3 enclave image instead of libsgx_qe3.signed.so.1 beside libsgx_qe3_logic.so (env SQH_DCAP_QE3_PATH)')
+    .option('--dcap-pce-path <file>', 'dcap provider: PCE enclave image (env SQH_DCAP_PCE_PATH)')
+    .option('--dcap-ide-path <file>', 'dcap provider: ID enclave image (env SQH_DCAP_IDE_PATH)')
+    .option('--dcap-qpl-path <file>', 'dcap provider: quote provider library to use instead of libdcap_quoteprov.so.1 / .so (env SQH_DCAP_QPL_PATH)')
+    .option('--dcap-warmup-timeout <duration>', 'dcap provider: bound for loading the QE3 and certifying the key before serving (env SQH_DCAP_WARMUP_TIMEOUT; default 60s)')
+    .option('--sgx-device-dir <dir>', 'where to look for the SGX device nodes (env SQH_SGX_DEVICE_DIR; default /dev; Intel\'s library always opens /dev, so this only serves tests)')
     .option('--config <file>', 'YAML/JSON file with the same options in camelCase (env SQH_CONFIG); flags and env win')
     .action(async (flags: ServeFlags) => {
       const code = await serve(flags);
@@ -43,19 +50,30 @@ async function serve(flags: ServeFlags): Promise<number> {
     throw e;
   }
   const logger = createLogger(config.logLevel);
-  const kind = resolveProviderKind(config.provider, { upstreamSocket: config.upstreamSocket });
-  let provider;
+  const choice = chooseProvider(config.provider, { ...(config.upstreamSocket ? { upstreamSocket: config.upstreamSocket } : {}), dcap: config.dcap });
+  const kind = choice.kind;
+  if (kind === 'sim' && config.provider === 'auto') logger.warn({ provider: kind, reason: choice.reason }, `provider auto chose sim (SIMULATED): ${choice.reason}`);
+  else logger.info({ provider: kind, reason: choice.reason }, `provider ${kind}: ${choice.reason}`);
+  let provider: QuoteProvider;
   try {
-    provider = await createProvider(config.provider, { stateDir: config.stateDir, ...(config.upstreamSocket ? { upstreamSocket: config.upstreamSocket } : {}) });
+    provider = await createProvider(kind, {
+      stateDir: config.stateDir,
+      ...(config.upstreamSocket ? { upstreamSocket: config.upstreamSocket } : {}),
+      dcap: config.dcap,
+      providerTimeoutMs: config.providerTimeoutMs,
+      logger,
+    });
   } catch (e) {
     if (e instanceof DcapUnavailableError) {
-      const why = config.provider === 'auto' ? 'SGX hardware found (/dev/sgx_enclave), so auto chose dcap, but ' : '';
+      const why = config.provider === 'auto' ? `${choice.reason}, so auto chose dcap, but ` : '';
       throw new CliError(`${why}${e.message}`, EXIT_FAILURE);
     }
     if (e instanceof ProviderConfigError) throw new CliError(e.message, EXIT_BAD_INPUT);
     const name = (e as Error).name;
     throw new CliError(`cannot start the ${kind} provider: ${(e as Error).message}${name === 'SimStateError' ? ` (state dir ${config.stateDir})` : ''}`, EXIT_FAILURE);
   }
+  // A stuck native call (dcap) would make process.exit() wait forever; the provider knows how to leave.
+  const exitProcess = (code: number): void => (provider.exitProcess ? provider.exitProcess(code) : process.exit(code));
 
   // Signal handlers go in before the socket is published: a SIGTERM that arrives between "serving"
   // and handler installation would otherwise kill the process without a drain.
@@ -67,7 +85,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     if (signals > 1) {
       logger.warn({ signal: sig }, 'second signal: exiting without waiting for the drain');
       logger.flush?.();
-      process.exit(0);
+      exitProcess(0);
     }
     logger.info({ signal: sig }, 'signal received: stopping');
     stopRequested = true;
@@ -77,7 +95,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   process.on('SIGINT', onSignal);
 
   try {
-    daemon = await startDaemon(config, provider, { logger });
+    daemon = await startDaemon(config, provider, { logger, providerReason: choice.reason });
   } catch (e) {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
@@ -94,6 +112,6 @@ async function serve(flags: ServeFlags): Promise<number> {
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   // Something (a provider worker, a stray timer) must not keep a drained daemon alive.
-  setTimeout(() => process.exit(exit.exitCode), 1000).unref();
+  setTimeout(() => exitProcess(exit.exitCode), 1000).unref();
   return exit.exitCode;
 }

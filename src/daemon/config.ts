@@ -45,6 +45,21 @@ export interface DaemonConfig {
   maxRequestSize: number;
   logLevel: LogLevel;
   onReplaced: OnReplaced;
+  /** dcap provider settings (absolute paths; undefined = the library's own lookup). */
+  dcap: DcapConfig;
+}
+
+export interface DcapConfig {
+  /** Directory with libsgx_dcap_ql.so.1, libsgx_qe3_logic.so, libsgx_pce_logic.so.1 (and optionally the QPL). */
+  libDir?: string;
+  qe3Path?: string;
+  pcePath?: string;
+  qplPath?: string;
+  idePath?: string;
+  /** Bound for the start-up warm-up (load QE3, certify the key) before the socket is published. */
+  warmupTimeoutMs: number;
+  /** Where the SGX device nodes are looked for; Intel's library itself always opens /dev. For tests. */
+  deviceDir?: string;
 }
 
 export const DEFAULTS = {
@@ -58,6 +73,8 @@ export const DEFAULTS = {
   maxRequestSize: 64 * 1024,
   logLevel: 'info' as LogLevel,
   onReplaced: 'exit' as OnReplaced,
+  // Certification may go to a PCCS, which Intel's QCNL retries for about a minute (spec §4.5).
+  dcapWarmupTimeoutMs: 60_000,
 };
 
 /** One option: its flag, env var and config-file key. */
@@ -82,6 +99,13 @@ export interface RawConfig {
   maxRequestSize?: string;
   logLevel?: string;
   onReplaced?: string;
+  dcapLibDir?: string;
+  dcapQe3Path?: string;
+  dcapPcePath?: string;
+  dcapQplPath?: string;
+  dcapIdePath?: string;
+  dcapWarmupTimeout?: string;
+  sgxDeviceDir?: string;
 }
 
 export const OPTION_SPECS: readonly OptionSpec[] = [
@@ -99,6 +123,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'maxRequestSize', flag: '--max-request-size', env: 'SQH_MAX_REQUEST_SIZE' },
   { key: 'logLevel', flag: '--log-level', env: 'SQH_LOG_LEVEL' },
   { key: 'onReplaced', flag: '--on-replaced', env: 'SQH_ON_REPLACED' },
+  { key: 'dcapLibDir', flag: '--dcap-lib-dir', env: 'SQH_DCAP_LIB_DIR' },
+  { key: 'dcapQe3Path', flag: '--dcap-qe3-path', env: 'SQH_DCAP_QE3_PATH' },
+  { key: 'dcapPcePath', flag: '--dcap-pce-path', env: 'SQH_DCAP_PCE_PATH' },
+  { key: 'dcapQplPath', flag: '--dcap-qpl-path', env: 'SQH_DCAP_QPL_PATH' },
+  { key: 'dcapIdePath', flag: '--dcap-ide-path', env: 'SQH_DCAP_IDE_PATH' },
+  { key: 'dcapWarmupTimeout', flag: '--dcap-warmup-timeout', env: 'SQH_DCAP_WARMUP_TIMEOUT' },
+  { key: 'sgxDeviceDir', flag: '--sgx-device-dir', env: 'SQH_SGX_DEVICE_DIR' },
 ];
 
 export interface ConfigSources {
@@ -178,6 +209,14 @@ export function resolveConfig(sources: ConfigSources = {}): DaemonConfig {
   const onReplaced = (raw.onReplaced ?? DEFAULTS.onReplaced) as OnReplaced;
   if (!ON_REPLACED.includes(onReplaced)) bad('onReplaced', `must be one of ${ON_REPLACED.join(', ')}`);
 
+  const dcapWarmupTimeoutMs = num('dcapWarmupTimeout', (s) => parseDuration(s, 10, 3_600_000), DEFAULTS.dcapWarmupTimeoutMs);
+  const abs = (k: keyof RawConfig) => (raw[k] !== undefined && raw[k] !== '' ? path.resolve(String(raw[k])) : undefined);
+  const dcap: DcapConfig = { warmupTimeoutMs: dcapWarmupTimeoutMs };
+  for (const [k, field] of [['dcapLibDir', 'libDir'], ['dcapQe3Path', 'qe3Path'], ['dcapPcePath', 'pcePath'], ['dcapQplPath', 'qplPath'], ['dcapIdePath', 'idePath'], ['sgxDeviceDir', 'deviceDir']] as const) {
+    const v = abs(k);
+    if (v !== undefined) dcap[field] = v;
+  }
+
   if (errors.length > 0) {
     throw new DaemonError('CONFIG_INVALID', `invalid configuration: ${errors.join('; ')}`);
   }
@@ -196,6 +235,7 @@ export function resolveConfig(sources: ConfigSources = {}): DaemonConfig {
     maxRequestSize,
     logLevel,
     onReplaced,
+    dcap,
   };
 }
 

@@ -50,6 +50,8 @@ export interface StartDaemonOptions {
   metrics?: DaemonMetrics;
   /** How long a replaced instance keeps accepting after noticing, for connect()s already aimed at its inode. */
   handoverGraceMs?: number;
+  /** Why this provider was chosen (`--provider auto`), repeated in the start-up line. */
+  providerReason?: string;
 }
 
 /** Start serving. The daemon owns `provider` from here on and closes it after draining. */
@@ -57,6 +59,7 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metrics = opts.metrics ?? new DaemonMetrics();
   metrics.initialiseCounters([...AESM_OPERATIONS, 'legacy']);
+  provider.registerMetrics?.(metrics.registry);
   const queue = new ProviderQueue(provider.maxConcurrency, config.providerTimeoutMs, (n) => metrics.providerQueue.set(n));
   const dispatcher = new AesmDispatcher({ provider, queue, metrics, logger });
   let draining = false;
@@ -104,6 +107,7 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
       previous,
       provider: provider.name,
       simulated: provider.simulated,
+      ...(opts.providerReason ? { providerReason: opts.providerReason } : {}),
       version: VERSION,
       mode: config.socketMode.toString(8),
       // Process start to serving, including module loading and provider start-up.

@@ -176,7 +176,7 @@ export class AesmDispatcher {
     const key = await this.matchKey(req.attKeyId);
     if (req.bufSize > MAX_QUOTE_BUFFER) fail(AesmCode.OUT_OF_MEMORY_ERROR, `buf_size ${req.bufSize} above the daemon's ${MAX_QUOTE_BUFFER}-byte limit`);
     const r = await this.call('getQuoteEx', () =>
-      this.opts.provider.getQuote({ report: req.report, attKeyId: key, ...(req.qeReportInfo ? { qeReportInfo: req.qeReportInfo } : {}) }),
+      this.opts.provider.getQuote({ report: req.report, attKeyId: key, bufSize: req.bufSize, ...(req.qeReportInfo ? { qeReportInfo: req.qeReportInfo } : {}) }),
     );
     if (!r.quote || r.quote.length === 0) fail(AesmCode.UNEXPECTED_ERROR, 'provider returned an empty quote');
     if (r.quote.length > req.bufSize) fail(AesmCode.PARAMETER_ERROR, `buf_size ${req.bufSize} < quote size ${r.quote.length}`);

@@ -62,6 +62,7 @@ export function buildOpsServer(opts: OpsServerOptions): FastifyInstance {
       ...(h.reason ? { reason: h.reason } : {}),
       ...(h.fmspc ? { fmspc: h.fmspc } : {}),
       ...(h.tcbStatus ? { tcbStatus: h.tcbStatus } : {}),
+      ...(h.warnings?.length ? { warnings: h.warnings } : {}),
     });
   });
 

@@ -9,6 +9,8 @@
  * tells the daemon how many calls it may have in flight; the daemon queues the rest and applies its
  * provider-call timeout.
  */
+import type { Registry } from 'prom-client';
+
 export interface QuoteProvider {
   /** 'sim' | 'dcap' | 'upstream' — used in logs, metrics and the info gauge. */
   readonly name: string;
@@ -33,15 +35,25 @@ export interface QuoteProvider {
   /**
    * GetQuoteEx: quote a 432-byte `sgx_report_t` targeted at the QE. Returns the quote at its real
    * length (the daemon pads to buf_size) and, if a 960-byte qe_report_info was given, that structure
-   * with its qe_report filled in.
+   * with its qe_report filled in. `bufSize` is the client's buffer size (the dcap provider hands the
+   * QE a buffer of that size, as aesmd does; others may ignore it).
    */
-  getQuote(request: { report: Buffer; attKeyId: Buffer; qeReportInfo?: Buffer }): Promise<{ quote: Buffer; qeReportInfo?: Buffer }>;
+  getQuote(request: { report: Buffer; attKeyId: Buffer; qeReportInfo?: Buffer; bufSize?: number }): Promise<{ quote: Buffer; qeReportInfo?: Buffer }>;
 
   /** Readiness: can this provider produce a quote right now? Cheap; called by /readyz and metrics. */
   health(): Promise<ProviderHealth>;
 
   /** Release resources (workers, native handles, upstream connections). */
   close(): Promise<void>;
+
+  /** Optional: the provider's own metrics, added to the daemon's registry at start. */
+  registerMetrics?(registry: Registry): void;
+
+  /**
+   * Optional: leave the process (after the drain). The dcap provider needs it: while a native call is
+   * still running, process.exit() would wait for that worker thread forever.
+   */
+  exitProcess?(code: number): void;
 }
 
 export interface ProviderHealth {
@@ -52,4 +64,6 @@ export interface ProviderHealth {
   fmspc?: string;
   /** TCB status the platform's collateral gives, when known (sim: its profile). */
   tcbStatus?: string;
+  /** Ready, but with something an operator must know (dcap: no QPL, so quotes carry an encrypted PPID). */
+  warnings?: string[];
 }

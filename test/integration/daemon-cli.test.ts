@@ -37,7 +37,10 @@ describe('serve command line', () => {
   it('--provider dcap fails with a clear message (exit 1)', () => {
     const r = serve(['--provider', 'dcap', '--socket', path.join(dir, 'x.sock'), '--ops-listen', 'off']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("dcap provider not available in this build: needs Intel's libsgx_dcap_ql via the dcap issue");
+    // This machine has no SGX device (the dcap tests in test/dcap cover hosts that have one).
+    expect(r.stderr).toContain('the dcap provider cannot start on this host:');
+    expect(r.stderr).toContain('/dev/sgx_enclave');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('refuses to replace a file that is not a socket (exit 1)', () => {
@@ -54,6 +57,11 @@ describe('serve command line', () => {
     const line = await d.serving;
     expect(line).toMatchObject({ socket, provider: 'sim', simulated: true });
     await d.waitFor((l) => l.level === 'warn' && /SIMULATED/.test(l.msg), 'SIMULATED warning');
+    // It says why: no SGX device (or no Intel library) on this machine.
+    const why = await d.waitFor((l) => l.msg.startsWith('provider auto chose sim (SIMULATED)'), 'why auto chose sim');
+    expect(why.level).toBe('warn');
+    expect(String(why.reason)).toMatch(/^auto: no SGX device|no libsgx_dcap_ql/);
+    expect(String(line.providerReason)).toBe(String(why.reason));
     expect((await stop(d)).code).toBe(0);
   }, 60_000);
 });
