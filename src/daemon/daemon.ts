@@ -13,10 +13,13 @@ import { createLogger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
 import { buildOpsServer, startOps, type OpsHandle } from './ops-server.js';
 import { ProviderQueue } from './provider-queue.js';
+import { DaemonError } from './errors.js';
 import {
   SocketOwnershipWatcher,
+  isOurInstance,
   probeSocketPath,
   publishSocket,
+  removeIdentityRecord,
   unlinkIfOwned,
   type SocketIdentity,
 } from './socket-binding.js';
@@ -74,6 +77,7 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
     logger,
     maxConnections: config.maxConnections,
     requestTimeoutMs: config.requestTimeoutMs,
+    firstByteTimeoutMs: config.firstByteTimeoutMs,
     maxRequestSize: config.maxRequestSize,
   });
 
@@ -92,6 +96,16 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
   let identity: SocketIdentity;
   try {
     previous = await probeSocketPath(config.socketPath);
+    if (previous === 'live' && !(await isOurInstance(config.socketPath))) {
+      if (!config.takeOver) {
+        throw new DaemonError(
+          'SOCKET_FOREIGN',
+          `another AESM service that is not a verifiable sgx-quote-helper (a host aesmd?) is listening on ${config.socketPath}; ` +
+            'stop it (e.g. systemctl stop aesmd), or choose another --socket path, or pass --take-over to replace it anyway',
+        );
+      }
+      logger.warn({ socket: config.socketPath }, 'replacing a foreign AESM service at the socket path (--take-over)');
+    }
     identity = await publishSocket(socketServer.server, config.socketPath, { mode: config.socketMode, gid: config.socketGid });
   } catch (e) {
     await ops?.close();
@@ -111,6 +125,7 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
       limits: {
         maxConnections: config.maxConnections,
         requestTimeoutMs: config.requestTimeoutMs,
+        firstByteTimeoutMs: config.firstByteTimeoutMs,
         providerTimeoutMs: config.providerTimeoutMs,
         maxRequestSize: config.maxRequestSize,
         drainTimeoutMs: config.drainTimeoutMs,
@@ -142,6 +157,7 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
         const removed = await unlinkIfOwned(config.socketPath, identity);
         logger.info({ removedSocket: removed }, removed ? 'removed our socket file' : 'socket file belongs to another instance; left in place');
       }
+      await removeIdentityRecord(config.socketPath, identity);
       logger.info({ reason, open: socketServer.openConnections, drainTimeoutMs: config.drainTimeoutMs }, 'draining');
       const cut = await socketServer.drain(config.drainTimeoutMs);
       if (cut > 0) logger.warn({ cutConnections: cut }, 'drain timeout: connections cut');
@@ -177,6 +193,23 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
     metrics.handovers.inc({ direction: 'replaced' });
     logger.info({ socket: config.socketPath }, 'a new instance took over the socket; draining and exiting');
     void shutdown('replaced');
+  });
+  watcher.on('untrusted', (now: SocketIdentity) => {
+    // Another user renamed their socket over ours (possible only in an unsafe directory, e.g. one
+    // made world-writable after we started). Draining would hand our clients to them: put ours back.
+    metrics.handovers.inc({ direction: 'refused-untrusted' });
+    logger.error({ socket: config.socketPath, uid: now.uid }, 'the socket was replaced by a socket of another user; not draining, re-publishing ours');
+    void (async () => {
+      try {
+        const previousIdentity = identity;
+        identity = await publishSocket(socketServer.newListener(), config.socketPath, { mode: config.socketMode, gid: config.socketGid, allowUnsafeDir: true });
+        await removeIdentityRecord(config.socketPath, previousIdentity);
+        watcher.setIdentity(identity);
+        logger.warn({ socket: config.socketPath }, 'AESM socket re-published');
+      } catch (e) {
+        logger.error({ socket: config.socketPath, err: (e as Error).message }, 'cannot re-publish the AESM socket; still serving connections that reach us');
+      }
+    })();
   });
   watcher.on('removed', () => {
     logger.error({ socket: config.socketPath }, 'the socket file was removed by someone else; clients cannot reach us, exiting so the supervisor restarts us');
