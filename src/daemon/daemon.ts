@@ -24,6 +24,10 @@ import {
   type SocketIdentity,
 } from './socket-binding.js';
 
+/** How long start-up waits for the provider's key ids before publishing the socket anyway. */
+const WARM_UP_WAIT_MS = 300;
+const WARM_UP_RETRY_MS = 2000;
+
 export type ShutdownReason = 'signal' | 'replaced' | 'removed' | 'stopped';
 
 export interface DaemonExit {
@@ -64,12 +68,26 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
   const dispatcher = new AesmDispatcher({ provider, queue, metrics, logger });
   let draining = false;
 
-  try {
-    await dispatcher.warmUp();
-  } catch (e) {
-    // Not fatal: the provider may become available later (e.g. upstream aesmd restarting); /readyz tells.
-    logger.warn({ err: (e as Error).message }, 'provider key ids not available yet');
-  }
+  // Key ids first, so InitQuoteEx size queries never wait for the provider; but never hold up
+  // publishing the socket for it (a hung upstream would otherwise keep every client out). Not fatal:
+  // the provider may become available later (an upstream aesmd restarting); retried until it answers.
+  let warmedUp = false;
+  const warmUp = async (): Promise<void> => {
+    try {
+      await dispatcher.warmUp();
+      warmedUp = true;
+    } catch (e) {
+      logger.warn({ err: (e as Error).message }, 'provider key ids not available yet; retrying');
+    }
+  };
+  let warmUpRetry: NodeJS.Timeout | undefined;
+  const keepWarmingUp = (): void => {
+    if (warmedUp || draining) return;
+    warmUpRetry = setTimeout(() => void warmUp().then(keepWarmingUp), WARM_UP_RETRY_MS);
+    warmUpRetry.unref();
+  };
+  const firstWarmUp = warmUp().then(keepWarmingUp);
+  await Promise.race([firstWarmUp, new Promise((r) => setTimeout(r, WARM_UP_WAIT_MS).unref())]);
 
   const socketServer = new AesmSocketServer({
     handler: (body, conn) => dispatcher.handle(body, conn),
@@ -148,6 +166,7 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
     socketDrained ??= (async () => {
       draining = true;
       watcher.stop();
+      if (warmUpRetry) clearTimeout(warmUpRetry);
       if (reason === 'replaced') {
         // A client that resolved the path just before the rename may still be connecting to our inode.
         await new Promise((r) => setTimeout(r, opts.handoverGraceMs ?? 250));
