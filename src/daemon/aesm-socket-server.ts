@@ -64,6 +64,9 @@ export class AesmSocketServer {
   readonly server: net.Server;
   private readonly listeners: net.Server[] = [];
   private readonly conns = new Set<Conn>();
+  // Eviction candidates kept in accept/answer order, so the common cases are O(1) under a flood.
+  private readonly answered = new Set<Conn>();
+  private readonly silent = new Set<Conn>();
   /** Closed gently (FIN sent, still reading) after eviction: not counted towards the cap, cut at a short deadline. */
   private readonly evicted = new Set<net.Socket>();
   private nextId = 1;
@@ -102,10 +105,11 @@ export class AesmSocketServer {
     }
     const conn: Conn = { id: this.nextId++, socket, state: 'receiving', received: 0, acceptedAt: performance.now() };
     this.conns.add(conn);
+    this.silent.add(conn);
     metrics.openConnections.inc();
     socket.on('error', (e: NodeJS.ErrnoException) => this.opts.logger.debug({ conn: conn.id, err: e.code ?? e.message }, 'client socket error'));
     socket.once('close', () => {
-      if (!this.conns.delete(conn)) return;
+      if (!this.forget(conn)) return;
       metrics.openConnections.dec();
       if (conn.timer) clearTimeout(conn.timer);
       this.checkIdle();
@@ -113,14 +117,35 @@ export class AesmSocketServer {
     this.begin(conn);
   }
 
+  /** Drop a connection from every bookkeeping set; false if it was not tracked (already evicted). */
+  private forget(conn: Conn): boolean {
+    this.answered.delete(conn);
+    this.silent.delete(conn);
+    return this.conns.delete(conn);
+  }
+
+  /** Mark a connection answered (or rejected): first in line for eviction, its reply is out. */
+  private markClosing(conn: Conn): void {
+    conn.state = 'closing';
+    this.silent.delete(conn);
+    if (this.conns.has(conn)) this.answered.add(conn);
+  }
+
   /** Make room for a newcomer (policy in the class comment). Returns false if nothing may be evicted. */
   private evictOne(): boolean {
+    // Sets iterate in insertion order: the first entry is the oldest. An answered connection whose
+    // reply is all in the kernel can go (the peer can still read it); one still flushing is kept.
     let victim: Conn | undefined;
-    const rank = (c: Conn) => (c.state === 'closing' ? -1 : c.received);
-    for (const c of this.conns) {
-      if (c.state === 'serving') continue;
-      if (!victim || rank(c) < rank(victim) || (rank(c) === rank(victim) && c.acceptedAt < victim.acceptedAt)) victim = c;
-      if (rank(victim) === -1) break; // Set order is accept order: the first answered one is the oldest
+    let looked = 0;
+    for (const c of this.answered) {
+      if (c.socket.writableLength === 0) victim = c;
+      if (victim || ++looked >= 8) break;
+    }
+    victim ??= this.silent.values().next().value;
+    if (!victim) {
+      for (const c of this.conns) {
+        if (c.state === 'receiving' && (!victim || c.received < victim.received)) victim = c;
+      }
     }
     if (!victim) return false;
     const answered = victim.state === 'closing';
@@ -129,7 +154,7 @@ export class AesmSocketServer {
       this.opts.metrics.rejectedConnections.inc({ reason: 'evicted' });
       this.events.event('evicted', 'info', 'connection evicted at --max-connections: it had sent the least', { conn: victim.id, received: victim.received });
     }
-    this.conns.delete(victim);
+    this.forget(victim);
     this.opts.metrics.openConnections.dec();
     if (victim.timer) clearTimeout(victim.timer);
     victim.socket.removeAllListeners('data');
@@ -175,7 +200,7 @@ export class AesmSocketServer {
     const settled = () => conn.state !== 'receiving';
     const reject = (reason: FrameRejectReason, gently: boolean) => {
       if (conn.timer) clearTimeout(conn.timer);
-      conn.state = 'closing';
+      this.markClosing(conn);
       this.opts.metrics.framesRejected.inc({ reason });
       // Connect-and-close (liveness probes, a successor checking the socket) is routine: debug only.
       this.events.event(`rejected-${reason}`, reason === 'disconnected' ? 'debug' : 'info', 'request rejected without reply', { conn: conn.id, reason });
@@ -190,6 +215,7 @@ export class AesmSocketServer {
       // After the first frame everything is read and discarded: a second request is never served.
       if (settled()) return;
       if (conn.received === 0) {
+        this.silent.delete(conn);
         clearTimeout(conn.timer);
         conn.timer = setTimeout(() => {
           if (!settled()) reject('timeout', false);
@@ -206,6 +232,7 @@ export class AesmSocketServer {
       }
       if (frames.length > 0) {
         conn.state = 'serving';
+        this.silent.delete(conn);
         clearTimeout(conn.timer);
         conn.timer = undefined;
         void this.serve(conn, frames[0]);
@@ -232,7 +259,7 @@ export class AesmSocketServer {
       outcome = {};
     }
     if (socket.destroyed) return;
-    conn.state = 'closing';
+    this.markClosing(conn);
     if (!outcome.frame) {
       if (outcome.rejectReason) {
         this.opts.metrics.framesRejected.inc({ reason: outcome.rejectReason });

@@ -78,6 +78,9 @@ export interface PublishOptions {
   allowUnsafeDir?: boolean;
 }
 
+/** listen() backlog of the AESM socket (Node's default is 511). */
+export const LISTEN_BACKLOG = 4096;
+
 /** The mode `serve` creates the socket directory with: clients of any uid must be able to reach the socket. */
 export const SOCKET_DIR_MODE = 0o755;
 
@@ -194,7 +197,9 @@ export async function publishSocket(server: net.Server, socketPath: string, opts
   await new Promise<void>((resolve, reject) => {
     const onError = (e: Error) => reject(new DaemonError('SOCKET_BIND_FAILED', `cannot listen on ${tmp}: ${e.message}`));
     server.once('error', onError);
-    server.listen(tmp, () => {
+    // A deep accept queue (the kernel caps it at net.core.somaxconn): a burst of connects from a
+    // neighbour must not fill it and make a well-behaved client's connect() fail with EAGAIN.
+    server.listen({ path: tmp, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       resolve();
     });
