@@ -154,6 +154,7 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
   );
   if (provider.simulated) logger.warn({ provider: provider.name }, 'SIMULATED provider: quotes are not backed by SGX hardware and verify only against the simulated root CA');
 
+  let listener = socketServer.server;
   const watcher = new SocketOwnershipWatcher(config.socketPath, identity);
   let resolveClosed!: (e: DaemonExit) => void;
   const closed = new Promise<DaemonExit>((r) => (resolveClosed = r));
@@ -221,11 +222,16 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
     void (async () => {
       try {
         const previousIdentity = identity;
-        identity = await publishSocket(socketServer.newListener(), config.socketPath, { mode: config.socketMode, gid: config.socketGid, allowUnsafeDir: true });
+        const previousListener = listener;
+        listener = socketServer.newListener();
+        identity = await publishSocket(listener, config.socketPath, { mode: config.socketMode, gid: config.socketGid, allowUnsafeDir: true });
         await removeIdentityRecord(config.socketPath, previousIdentity);
         watcher.setIdentity(identity);
+        // The old inode is no longer reachable by name; stop listening on it once late connects landed.
+        setTimeout(() => previousListener.close(), opts.handoverGraceMs ?? 250).unref();
         logger.warn({ socket: config.socketPath }, 'AESM socket re-published');
       } catch (e) {
+        watcher.setIdentity(now);
         logger.error({ socket: config.socketPath, err: (e as Error).message }, 'cannot re-publish the AESM socket; still serving connections that reach us');
       }
     })();

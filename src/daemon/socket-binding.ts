@@ -264,6 +264,8 @@ export class SocketOwnershipWatcher extends EventEmitter {
   private poll: NodeJS.Timeout | undefined;
   private checking = false;
   private stopped = false;
+  /** After 'untrusted' the owner re-publishes; our own rename must not look like a successor's. */
+  private paused = false;
 
   constructor(
     readonly socketPath: string,
@@ -286,13 +288,14 @@ export class SocketOwnershipWatcher extends EventEmitter {
     this.poll.unref();
   }
 
-  /** After re-publishing (self-heal) the identity to compare with changes. */
+  /** After re-publishing (self-heal) the identity to compare with changes; resumes after 'untrusted'. */
   setIdentity(id: SocketIdentity): void {
     this.ours = id;
+    this.paused = false;
   }
 
   async check(): Promise<void> {
-    if (this.checking || this.stopped) return;
+    if (this.checking || this.stopped || this.paused) return;
     this.checking = true;
     try {
       const now = await currentIdentity(this.socketPath);
@@ -300,8 +303,10 @@ export class SocketOwnershipWatcher extends EventEmitter {
       if (!now) this.emit('removed');
       else if (!sameIdentity(now, this.ours)) {
         if (now.uid !== undefined && !this.trusted(now.uid)) {
-          // Never drain for a socket another user put there: report it and keep serving.
+          // Never drain for a socket another user put there: report it and keep serving. Checks
+          // pause until the owner calls setIdentity (after re-publishing, or giving up).
           this.ours = now;
+          this.paused = true;
           this.emit('untrusted', now);
           return;
         }
