@@ -111,14 +111,14 @@ async function main(): Promise<void> {
         },
       },
     );
-    await scenario('idle connections reconnecting', d, ops, stateDir, [{ mode: 'idle', params: { count: 1100, seconds: 8 } }], {
+    await scenario('idle connections reconnecting', d, ops, stateDir, [{ mode: 'idle', params: { count: 1100, seconds: 6 } }], {
       expect: (r, before, after, problems) => {
         if (r.tried < 1100) problems.push(`only ${r.tried} idle connections`);
         const cut = delta('sqh_aesm_frames_rejected_total', before, after) + delta('sqh_aesm_connections_rejected_total', before, after);
         if (cut < r.rejected) problems.push(`/metrics counts ${cut} cut connections, the generator saw ${r.rejected}`);
       },
     });
-    await scenario('drip-feeders (1 byte/s)', d, ops, stateDir, [{ mode: 'drip', params: { count: 300, seconds: 8 } }], {
+    await scenario('drip-feeders (1 byte/s)', d, ops, stateDir, [{ mode: 'drip', params: { count: 300, seconds: 7 } }], {
       expect: (r, before, after, problems) => {
         if (delta('sqh_aesm_frames_rejected_total', before, after, { reason: 'disconnected' }) + delta('sqh_aesm_connections_rejected_total', before, after) < 300) {
           problems.push('fewer than 300 drip-feeders were cut');
@@ -126,12 +126,12 @@ async function main(): Promise<void> {
       },
     });
     await scenario('idle + drip-feeders together', d, ops, stateDir, [
-      { mode: 'idle', params: { count: 1000, seconds: 8 } },
-      { mode: 'drip', params: { count: 300, seconds: 8 } },
+      { mode: 'idle', params: { count: 1000, seconds: 7 } },
+      { mode: 'drip', params: { count: 300, seconds: 7 } },
     ]);
-    await scenario('connection flood past --max-connections', d, ops, stateDir, [{ mode: 'flood', params: { count: 10_000, seconds: 20, concurrency: 1500 } }]);
-    await scenario('disconnects mid-request and mid-response', d, ops, stateDir, [{ mode: 'disconnect', params: { count: 5_000, seconds: 20, concurrency: 32 } }], { zeroFailures: true });
-    await scenario('half-closed sockets', d, ops, stateDir, [{ mode: 'halfclose', params: { count: 4_000, seconds: 20, concurrency: 32 } }], {
+    await scenario('connection flood past --max-connections', d, ops, stateDir, [{ mode: 'flood', params: { count: 6_000, seconds: 15, concurrency: 1500 } }]);
+    await scenario('disconnects mid-request and mid-response', d, ops, stateDir, [{ mode: 'disconnect', params: { count: 3_000, seconds: 15, concurrency: 32 } }], { zeroFailures: true });
+    await scenario('half-closed sockets', d, ops, stateDir, [{ mode: 'halfclose', params: { count: 3_000, seconds: 15, concurrency: 32 } }], {
       zeroFailures: true,
       expect: (r, _b, _a, problems) => {
         if (r.served !== r.tried / 2 || r.rejected !== r.tried / 2) problems.push(`half-closed: ${r.served} served and ${r.rejected} closed of ${r.tried}; expected half each`);
