@@ -133,8 +133,8 @@ export class AesmSocketServer {
 
   /** Make room for a newcomer (policy in the class comment). Returns false if nothing may be evicted. */
   private evictOne(): boolean {
-    // Sets iterate in insertion order: the first entry is the oldest. An answered connection whose
-    // reply is all in the kernel can go (the peer can still read it); one still flushing is kept.
+    // Sets iterate in insertion order: the first entry is the oldest. An answered connection leaves
+    // the count (it is not destroyed: its peer may still be reading); one still flushing is kept.
     let victim: Conn | undefined;
     let looked = 0;
     for (const c of this.answered) {
@@ -156,10 +156,15 @@ export class AesmSocketServer {
     }
     this.forget(victim);
     this.opts.metrics.openConnections.dec();
+    if (answered) {
+      // Already answered and FIN sent: it only stops counting towards the cap. Destroying it could
+      // discard a reply the peer has not read yet; its linger deadline still cuts it.
+      this.trackEvicted(victim.socket);
+      return true;
+    }
     if (victim.timer) clearTimeout(victim.timer);
     victim.socket.removeAllListeners('data');
-    if (answered) victim.socket.destroy();
-    else this.closeEvicted(victim.socket);
+    this.closeEvicted(victim.socket);
     return true;
   }
 
@@ -169,14 +174,19 @@ export class AesmSocketServer {
    * oldest is cut at once.
    */
   private closeEvicted(socket: net.Socket): void {
-    this.evicted.add(socket);
     socket.on('error', () => undefined);
     socket.on('data', () => undefined);
     socket.resume();
     socket.end();
     const t = setTimeout(() => socket.destroy(), Math.min(1000, this.opts.requestTimeoutMs));
+    socket.once('close', () => clearTimeout(t));
+    this.trackEvicted(socket);
+  }
+
+  /** Closing sockets outside the cap, bounded: beyond maxConnections of them the oldest is cut at once. */
+  private trackEvicted(socket: net.Socket): void {
+    this.evicted.add(socket);
     socket.once('close', () => {
-      clearTimeout(t);
       this.evicted.delete(socket);
       this.checkIdle();
     });
