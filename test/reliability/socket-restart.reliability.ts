@@ -22,9 +22,9 @@ async function main(): Promise<void> {
     const problems: string[] = [];
     const good = new GoodClient(socket, stateDir, 2);
     good.start();
-    const load = runLoad('halfclose', { socket, count: 1_000_000, seconds: 25, concurrency: 4 });
+    const load = runLoad('halfclose', { socket, count: 1_000_000, seconds: 15, concurrency: 4 });
     load.done.catch(() => undefined); // killed at the end of the scenario
-    const restarts = 6;
+    const restarts = 4;
     for (let i = 0; i < restarts; i++) {
       await new Promise((r) => setTimeout(r, 600));
       const next = spawnDaemon(runner, args);
@@ -46,9 +46,9 @@ async function main(): Promise<void> {
     const problems: string[] = [];
     const good = new GoodClient(socket, stateDir, 2);
     good.start();
-    const load = runLoad('halfclose', { socket, count: 1_000_000, seconds: 25, concurrency: 4 });
+    const load = runLoad('halfclose', { socket, count: 1_000_000, seconds: 15, concurrency: 4 });
     load.done.catch(() => undefined); // killed at the end of the scenario
-    const kills = 3;
+    const kills = 2;
     let gapFailures = 0;
     const recoveryMs: number[] = [];
     for (let i = 0; i < kills; i++) {

@@ -118,7 +118,7 @@ async function main(): Promise<void> {
         if (cut < r.rejected) problems.push(`/metrics counts ${cut} cut connections, the generator saw ${r.rejected}`);
       },
     });
-    await scenario('drip-feeders (1 byte/s)', d, ops, stateDir, [{ mode: 'drip', params: { count: 300, seconds: 7 } }], {
+    await scenario('drip-feeders (1 byte/s)', d, ops, stateDir, [{ mode: 'drip', params: { count: 300, seconds: 6 } }], {
       expect: (r, before, after, problems) => {
         if (delta('sqh_aesm_frames_rejected_total', before, after, { reason: 'disconnected' }) + delta('sqh_aesm_connections_rejected_total', before, after) < 300) {
           problems.push('fewer than 300 drip-feeders were cut');
@@ -126,8 +126,8 @@ async function main(): Promise<void> {
       },
     });
     await scenario('idle + drip-feeders together', d, ops, stateDir, [
-      { mode: 'idle', params: { count: 1000, seconds: 7 } },
-      { mode: 'drip', params: { count: 300, seconds: 7 } },
+      { mode: 'idle', params: { count: 1000, seconds: 6 } },
+      { mode: 'drip', params: { count: 300, seconds: 6 } },
     ]);
     await scenario('connection flood past --max-connections', d, ops, stateDir, [{ mode: 'flood', params: { count: 6_000, seconds: 15, concurrency: 1500 } }]);
     await scenario('disconnects mid-request and mid-response', d, ops, stateDir, [{ mode: 'disconnect', params: { count: 3_000, seconds: 15, concurrency: 32 } }], { zeroFailures: true });
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
         if (r.served !== r.tried / 2 || r.rejected !== r.tried / 2) problems.push(`half-closed: ${r.served} served and ${r.rejected} closed of ${r.tried}; expected half each`);
       },
     });
-    await scenario('unread large replies (64 KiB each)', d, ops, stateDir, [{ mode: 'unread', params: { count: 400, seconds: 5, stateDir } }]);
+    await scenario('unread large replies (64 KiB each)', d, ops, stateDir, [{ mode: 'unread', params: { count: 400, seconds: 4, stateDir } }]);
   } finally {
     const exit = await stop(d);
     if (exit.code !== 0) {
