@@ -1,7 +1,7 @@
 // Typed view over the generated aesm.message code: what the daemon decodes from clients and what
 // it sends back, and the mirror image for our own client. Encoding and decoding is done by
 // @bufbuild/protobuf; this file adds the protocol rules the library does not know about.
-import { create, fromBinary, isFieldSet, toBinary, type DescField, type DescMessage } from '@bufbuild/protobuf';
+import { ScalarType, create, fromBinary, isFieldSet, toBinary, type DescField, type DescMessage } from '@bufbuild/protobuf';
 import { reflect, type ReflectMessage } from '@bufbuild/protobuf/reflect';
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import {
@@ -140,7 +140,7 @@ export function decodeRequest(body: Uint8Array): DecodedRequest {
 export function decodeRequestWithSchema(body: Uint8Array): DecodedRequest {
   let msg: Request;
   try {
-    msg = fromBinary(RequestSchema, body);
+    msg = fromBinary(RequestSchema, withoutMismatchedWireTypes(RequestSchema, body));
   } catch {
     return { ok: false, reason: 'invalid-protobuf' };
   }
@@ -153,6 +153,62 @@ export function decodeRequestWithSchema(body: Uint8Array): DecodedRequest {
     return { ok: true, fieldNumber, request: typedRequest(msg, fieldNumber), missingRequired };
   }
   return { ok: false, reason: 'no-submessage' };
+}
+
+/** The wire type libprotobuf expects for a singular field, or undefined for kinds our schema does not use. */
+function expectedWireType(field: DescField): WireType | undefined {
+  if (field.fieldKind === 'message') return WireType.LengthDelimited;
+  if (field.fieldKind === 'enum') return WireType.Varint;
+  if (field.fieldKind !== 'scalar') return undefined;
+  switch (field.scalar) {
+    case ScalarType.BYTES:
+    case ScalarType.STRING:
+      return WireType.LengthDelimited;
+    case ScalarType.FIXED32:
+    case ScalarType.SFIXED32:
+    case ScalarType.FLOAT:
+      return WireType.Bit32;
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
+    case ScalarType.DOUBLE:
+      return WireType.Bit64;
+    default:
+      return WireType.Varint;
+  }
+}
+
+/**
+ * libprotobuf (what aesmd links) treats a known field number arriving with the wrong wire type as an
+ * unknown field: it is kept aside, never decoded into the field. protobuf-es instead decodes it as the
+ * field's type whatever the wire type, so a `buf_size` sent as bytes would get a value aesmd never sees.
+ * This drops such fields (and unknown ones, which we ignore anyway), recursing into sub-messages, so
+ * the decoded message holds exactly what aesmd would read. Damaged input still throws, as it must.
+ */
+export function withoutMismatchedWireTypes(desc: DescMessage, bytes: Uint8Array, depth = 0): Uint8Array {
+  if (depth > 8) throw new Error('nesting too deep');
+  const r = new BinaryReader(bytes);
+  const kept: Uint8Array[] = [];
+  let changed = false;
+  while (r.pos < bytes.length) {
+    const start = r.pos;
+    const [no, type] = r.tag();
+    const field = desc.fields.find((f) => f.number === no);
+    if (field && field.fieldKind === 'message' && type === WireType.LengthDelimited) {
+      const inner = r.bytes();
+      const cleaned = withoutMismatchedWireTypes(field.message, inner, depth + 1);
+      if (cleaned === inner) kept.push(bytes.subarray(start, r.pos));
+      else {
+        changed = true;
+        kept.push(new BinaryWriter().tag(no, WireType.LengthDelimited).bytes(cleaned).finish());
+      }
+      continue;
+    }
+    r.skip(type, no);
+    if (field && expectedWireType(field) === type) kept.push(bytes.subarray(start, r.pos));
+    else changed = true;
+  }
+  if (!changed) return bytes;
+  return Buffer.concat(kept);
 }
 
 /**

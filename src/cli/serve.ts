@@ -3,8 +3,9 @@ import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
 import { DaemonError, resolveConfig, startDaemon, createLogger, type RawConfig, type DaemonHandle } from '../daemon/index.js';
 import { chooseProvider, createProvider, DcapUnavailableError, ProviderConfigError, type QuoteProvider } from '../providers/index.js';
 
-interface ServeFlags extends RawConfig {
+interface ServeFlags extends Omit<RawConfig, 'takeOver'> {
   config?: string;
+  takeOver?: boolean;
 }
 
 /** `serve`: the AESM-compatible quote daemon (what the DaemonSet runs on every node). */
@@ -20,8 +21,10 @@ export function register(program: Command): void {
     .option('--socket-mode <octal>', 'socket file mode (env SQH_SOCKET_MODE; default 0666)')
     .option('--socket-group <name|gid>', 'socket file group (env SQH_SOCKET_GROUP)')
     .option('--drain-timeout <duration>', 'how long to finish in-flight requests on SIGTERM or handover (env SQH_DRAIN_TIMEOUT; default 15s)')
-    .option('--max-connections <n>', 'connections served at once; as many more wait queued (env SQH_MAX_CONNECTIONS; default 256)')
+    .option('--max-connections <n>', 'open connections at most; at the cap the one that has sent the least is evicted (env SQH_MAX_CONNECTIONS; default 512)')
     .option('--request-timeout <duration>', 'deadline for receiving a request on a connection (env SQH_REQUEST_TIMEOUT; default 5s)')
+    .option('--first-byte-timeout <duration>', 'deadline for the first byte of a request; silent connections are closed (env SQH_FIRST_BYTE_TIMEOUT; default 1s)')
+    .option('--take-over', 'replace a live socket even if it is not another sgx-quote-helper (a host aesmd); without it serve exits 1 there (env SQH_TAKE_OVER)')
     .option('--provider-timeout <duration>', 'deadline for a provider call, answered with AESM_BUSY after it (env SQH_PROVIDER_TIMEOUT; default 10s)')
     .option('--max-request-size <bytes>', 'largest request frame body (env SQH_MAX_REQUEST_SIZE; default 64KiB)')
     .option('--on-replaced <exit|wait>', 'after a new instance took the socket: exit 0, or stay unready until SIGTERM (use wait under a DaemonSet) (env SQH_ON_REPLACED; default exit)')
@@ -41,7 +44,8 @@ export function register(program: Command): void {
 }
 
 async function serve(flags: ServeFlags): Promise<number> {
-  const { config: configFile, ...rawFlags } = flags;
+  const { config: configFile, takeOver, ...rest } = flags;
+  const rawFlags: RawConfig = { ...rest, ...(takeOver ? { takeOver: 'true' } : {}) };
   let config;
   try {
     config = resolveConfig({ flags: rawFlags, env: process.env, configFile: configFile ?? (process.env.SQH_CONFIG || undefined) });

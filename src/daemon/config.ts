@@ -41,10 +41,13 @@ export interface DaemonConfig {
   drainTimeoutMs: number;
   maxConnections: number;
   requestTimeoutMs: number;
+  firstByteTimeoutMs: number;
   providerTimeoutMs: number;
   maxRequestSize: number;
   logLevel: LogLevel;
   onReplaced: OnReplaced;
+  /** Replace a live socket even when it is not provably another sgx-quote-helper (`--take-over`). */
+  takeOver: boolean;
   /** dcap provider settings (absolute paths; undefined = the library's own lookup). */
   dcap: DcapConfig;
 }
@@ -66,8 +69,11 @@ export const DEFAULTS = {
   provider: 'auto' as ProviderKind,
   socketMode: 0o666,
   drainTimeoutMs: 15_000,
-  maxConnections: 256,
+  // Open connections; at the cap the connection that has sent the least is evicted (docs/operations.md).
+  maxConnections: 512,
   requestTimeoutMs: 5_000,
+  // Intel's client writes its whole request right after connect(); a silent connection is idle.
+  firstByteTimeoutMs: 1_000,
   // Intel's client gives up after 15 s (spec §1.3); answering with an error before that beats a timeout.
   providerTimeoutMs: 10_000,
   maxRequestSize: 64 * 1024,
@@ -75,6 +81,7 @@ export const DEFAULTS = {
   onReplaced: 'exit' as OnReplaced,
   // Certification may go to a PCCS, which Intel's QCNL retries for about a minute (spec §4.5).
   dcapWarmupTimeoutMs: 60_000,
+  takeOver: false,
 };
 
 /** One option: its flag, env var and config-file key. */
@@ -95,6 +102,7 @@ export interface RawConfig {
   drainTimeout?: string;
   maxConnections?: string;
   requestTimeout?: string;
+  firstByteTimeout?: string;
   providerTimeout?: string;
   maxRequestSize?: string;
   logLevel?: string;
@@ -106,6 +114,7 @@ export interface RawConfig {
   dcapIdePath?: string;
   dcapWarmupTimeout?: string;
   sgxDeviceDir?: string;
+  takeOver?: string;
 }
 
 export const OPTION_SPECS: readonly OptionSpec[] = [
@@ -119,6 +128,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'drainTimeout', flag: '--drain-timeout', env: 'SQH_DRAIN_TIMEOUT' },
   { key: 'maxConnections', flag: '--max-connections', env: 'SQH_MAX_CONNECTIONS' },
   { key: 'requestTimeout', flag: '--request-timeout', env: 'SQH_REQUEST_TIMEOUT' },
+  { key: 'firstByteTimeout', flag: '--first-byte-timeout', env: 'SQH_FIRST_BYTE_TIMEOUT' },
   { key: 'providerTimeout', flag: '--provider-timeout', env: 'SQH_PROVIDER_TIMEOUT' },
   { key: 'maxRequestSize', flag: '--max-request-size', env: 'SQH_MAX_REQUEST_SIZE' },
   { key: 'logLevel', flag: '--log-level', env: 'SQH_LOG_LEVEL' },
@@ -130,6 +140,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'dcapIdePath', flag: '--dcap-ide-path', env: 'SQH_DCAP_IDE_PATH' },
   { key: 'dcapWarmupTimeout', flag: '--dcap-warmup-timeout', env: 'SQH_DCAP_WARMUP_TIMEOUT' },
   { key: 'sgxDeviceDir', flag: '--sgx-device-dir', env: 'SQH_SGX_DEVICE_DIR' },
+  { key: 'takeOver', flag: '--take-over', env: 'SQH_TAKE_OVER' },
 ];
 
 export interface ConfigSources {
@@ -201,6 +212,8 @@ export function resolveConfig(sources: ConfigSources = {}): DaemonConfig {
   const socketGid = raw.socketGroup !== undefined ? num('socketGroup', (s) => resolveGroup(s, sources.groupFile), undefined) : undefined;
   const drainTimeoutMs = num('drainTimeout', (s) => parseDuration(s, 0, 3_600_000), DEFAULTS.drainTimeoutMs);
   const requestTimeoutMs = num('requestTimeout', (s) => parseDuration(s, 10, 600_000), DEFAULTS.requestTimeoutMs);
+  const firstByteTimeoutMs = num('firstByteTimeout', (s) => parseDuration(s, 10, 600_000), DEFAULTS.firstByteTimeoutMs);
+  const takeOver = num('takeOver', parseBoolean, DEFAULTS.takeOver);
   const providerTimeoutMs = num('providerTimeout', (s) => parseDuration(s, 10, 600_000), DEFAULTS.providerTimeoutMs);
   const maxConnections = num('maxConnections', (s) => parseInteger(s, 1, 65_535), DEFAULTS.maxConnections);
   const maxRequestSize = num('maxRequestSize', (s) => parseSize(s, 4096, 16 * 1024 * 1024), DEFAULTS.maxRequestSize);
@@ -231,12 +244,21 @@ export function resolveConfig(sources: ConfigSources = {}): DaemonConfig {
     drainTimeoutMs,
     maxConnections,
     requestTimeoutMs,
+    firstByteTimeoutMs,
     providerTimeoutMs,
     maxRequestSize,
     logLevel,
     onReplaced,
     dcap,
+    takeOver,
   };
+}
+
+/** `true`/`false` (also 1/0, yes/no) for switches given through env or a config file. */
+export function parseBoolean(s: string): boolean {
+  if (/^(true|1|yes)$/i.test(s.trim())) return true;
+  if (/^(false|0|no)$/i.test(s.trim())) return false;
+  throw new Error('expected true or false');
 }
 
 function readConfigFile(file: string, errors: string[]): RawConfig {

@@ -13,13 +13,20 @@ import { createLogger } from './logger.js';
 import { DaemonMetrics } from './metrics.js';
 import { buildOpsServer, startOps, type OpsHandle } from './ops-server.js';
 import { ProviderQueue } from './provider-queue.js';
+import { DaemonError } from './errors.js';
 import {
   SocketOwnershipWatcher,
+  isOurInstance,
   probeSocketPath,
   publishSocket,
+  removeIdentityRecord,
   unlinkIfOwned,
   type SocketIdentity,
 } from './socket-binding.js';
+
+/** How long start-up waits for the provider's key ids before publishing the socket anyway. */
+const WARM_UP_WAIT_MS = 300;
+const WARM_UP_RETRY_MS = 2000;
 
 export type ShutdownReason = 'signal' | 'replaced' | 'removed' | 'stopped';
 
@@ -64,12 +71,26 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
   const dispatcher = new AesmDispatcher({ provider, queue, metrics, logger });
   let draining = false;
 
-  try {
-    await dispatcher.warmUp();
-  } catch (e) {
-    // Not fatal: the provider may become available later (e.g. upstream aesmd restarting); /readyz tells.
-    logger.warn({ err: (e as Error).message }, 'provider key ids not available yet');
-  }
+  // Key ids first, so InitQuoteEx size queries never wait for the provider; but never hold up
+  // publishing the socket for it (a hung upstream would otherwise keep every client out). Not fatal:
+  // the provider may become available later (an upstream aesmd restarting); retried until it answers.
+  let warmedUp = false;
+  const warmUp = async (): Promise<void> => {
+    try {
+      await dispatcher.warmUp();
+      warmedUp = true;
+    } catch (e) {
+      logger.warn({ err: (e as Error).message }, 'provider key ids not available yet; retrying');
+    }
+  };
+  let warmUpRetry: NodeJS.Timeout | undefined;
+  const keepWarmingUp = (): void => {
+    if (warmedUp || draining) return;
+    warmUpRetry = setTimeout(() => void warmUp().then(keepWarmingUp), WARM_UP_RETRY_MS);
+    warmUpRetry.unref();
+  };
+  const firstWarmUp = warmUp().then(keepWarmingUp);
+  await Promise.race([firstWarmUp, new Promise((r) => setTimeout(r, WARM_UP_WAIT_MS).unref())]);
 
   const socketServer = new AesmSocketServer({
     handler: (body, conn) => dispatcher.handle(body, conn),
@@ -77,6 +98,7 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
     logger,
     maxConnections: config.maxConnections,
     requestTimeoutMs: config.requestTimeoutMs,
+    firstByteTimeoutMs: config.firstByteTimeoutMs,
     maxRequestSize: config.maxRequestSize,
   });
 
@@ -95,6 +117,16 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
   let identity: SocketIdentity;
   try {
     previous = await probeSocketPath(config.socketPath);
+    if (previous === 'live' && !(await isOurInstance(config.socketPath))) {
+      if (!config.takeOver) {
+        throw new DaemonError(
+          'SOCKET_FOREIGN',
+          `another AESM service that is not a verifiable sgx-quote-helper (a host aesmd?) is listening on ${config.socketPath}; ` +
+            'stop it (e.g. systemctl stop aesmd), or choose another --socket path, or pass --take-over to replace it anyway',
+        );
+      }
+      logger.warn({ socket: config.socketPath }, 'replacing a foreign AESM service at the socket path (--take-over)');
+    }
     identity = await publishSocket(socketServer.server, config.socketPath, { mode: config.socketMode, gid: config.socketGid });
   } catch (e) {
     await ops?.close();
@@ -115,6 +147,7 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
       limits: {
         maxConnections: config.maxConnections,
         requestTimeoutMs: config.requestTimeoutMs,
+        firstByteTimeoutMs: config.firstByteTimeoutMs,
         providerTimeoutMs: config.providerTimeoutMs,
         maxRequestSize: config.maxRequestSize,
         drainTimeoutMs: config.drainTimeoutMs,
@@ -125,6 +158,7 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
   );
   if (provider.simulated) logger.warn({ provider: provider.name }, 'SIMULATED provider: quotes are not backed by SGX hardware and verify only against the simulated root CA');
 
+  let listener = socketServer.server;
   const watcher = new SocketOwnershipWatcher(config.socketPath, identity);
   let resolveClosed!: (e: DaemonExit) => void;
   const closed = new Promise<DaemonExit>((r) => (resolveClosed = r));
@@ -137,6 +171,7 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
     socketDrained ??= (async () => {
       draining = true;
       watcher.stop();
+      if (warmUpRetry) clearTimeout(warmUpRetry);
       if (reason === 'replaced') {
         // A client that resolved the path just before the rename may still be connecting to our inode.
         await new Promise((r) => setTimeout(r, opts.handoverGraceMs ?? 250));
@@ -146,6 +181,7 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
         const removed = await unlinkIfOwned(config.socketPath, identity);
         logger.info({ removedSocket: removed }, removed ? 'removed our socket file' : 'socket file belongs to another instance; left in place');
       }
+      await removeIdentityRecord(config.socketPath, identity);
       logger.info({ reason, open: socketServer.openConnections, drainTimeoutMs: config.drainTimeoutMs }, 'draining');
       const cut = await socketServer.drain(config.drainTimeoutMs);
       if (cut > 0) logger.warn({ cutConnections: cut }, 'drain timeout: connections cut');
@@ -181,6 +217,28 @@ export async function startDaemon(config: DaemonConfig, provider: QuoteProvider,
     metrics.handovers.inc({ direction: 'replaced' });
     logger.info({ socket: config.socketPath }, 'a new instance took over the socket; draining and exiting');
     void shutdown('replaced');
+  });
+  watcher.on('untrusted', (now: SocketIdentity) => {
+    // Another user renamed their socket over ours (possible only in an unsafe directory, e.g. one
+    // made world-writable after we started). Draining would hand our clients to them: put ours back.
+    metrics.handovers.inc({ direction: 'refused-untrusted' });
+    logger.error({ socket: config.socketPath, uid: now.uid }, 'the socket was replaced by a socket of another user; not draining, re-publishing ours');
+    void (async () => {
+      try {
+        const previousIdentity = identity;
+        const previousListener = listener;
+        listener = socketServer.newListener();
+        identity = await publishSocket(listener, config.socketPath, { mode: config.socketMode, gid: config.socketGid, allowUnsafeDir: true });
+        await removeIdentityRecord(config.socketPath, previousIdentity);
+        watcher.setIdentity(identity);
+        // The old inode is no longer reachable by name; stop listening on it once late connects landed.
+        setTimeout(() => previousListener.close(), opts.handoverGraceMs ?? 250).unref();
+        logger.warn({ socket: config.socketPath }, 'AESM socket re-published');
+      } catch (e) {
+        watcher.setIdentity(now);
+        logger.error({ socket: config.socketPath, err: (e as Error).message }, 'cannot re-publish the AESM socket; still serving connections that reach us');
+      }
+    })();
   });
   watcher.on('removed', () => {
     logger.error({ socket: config.socketPath }, 'the socket file was removed by someone else; clients cannot reach us, exiting so the supervisor restarts us');

@@ -35,8 +35,13 @@ import type { ProviderQueue } from './provider-queue.js';
 export const LEGACY_REQUEST_ERROR_CODE = AesmCode.SERVICE_UNAVAILABLE;
 /** ECDSA pub_key_id (ECDSA_ID) size: the only buf_size aesmd accepts with b_pub_key_id (spec §4.2). */
 export const PUB_KEY_ID_SIZE = 32;
-/** Largest GetQuoteEx buf_size we allocate (the reply is padded to it); above it we answer AESM_OUT_OF_MEMORY_ERROR. */
-export const MAX_QUOTE_BUFFER = 1024 * 1024;
+/**
+ * Largest GetQuoteEx buf_size we allocate (the reply is padded to it). A real ECDSA quote with its
+ * PCK certificate chain is about 5 KB and Gramine asks for 8 KiB; 64 KiB leaves ample margin while a
+ * neighbour's unread replies cost at most --max-connections x 64 KiB. Above it we answer like aesmd
+ * does when it cannot allocate the buffer: AESM_OUT_OF_MEMORY_ERROR.
+ */
+export const MAX_QUOTE_BUFFER = 64 * 1024;
 /** aesmd's default quoting type, used to break ties in SelectAttKeyID. */
 const DEFAULT_QUOTING_ALGORITHM = SGX_QL_ALG_ECDSA_P256;
 
@@ -66,7 +71,8 @@ export class AesmDispatcher {
     const started = process.hrtime.bigint();
     const decoded = decodeRequest(body);
     if (!decoded.ok) {
-      this.opts.logger.info({ conn: conn.id, reason: decoded.reason, bytes: body.length }, 'unparseable request closed without reply');
+      // Logged (aggregated) by the socket server: a neighbour can send these as fast as it likes.
+      this.opts.logger.debug({ conn: conn.id, reason: decoded.reason, bytes: body.length }, 'unparseable request closed without reply');
       return { rejectReason: decoded.reason };
     }
     const req = decoded.request;

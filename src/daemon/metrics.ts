@@ -9,11 +9,12 @@ export type FrameRejectReason =
   | 'empty' // zero length prefix
   | 'truncated' // peer closed inside a frame
   | 'disconnected' // peer closed before sending anything
+  | 'idle' // no byte within --first-byte-timeout
   | 'timeout' // request not complete within --request-timeout (slowloris)
   | 'invalid-protobuf' // body is not a Request message
   | 'no-submessage'; // Request with no known sub-message
 
-export type ConnectionRejectReason = 'limit' | 'queue-timeout';
+export type ConnectionRejectReason = 'limit' | 'evicted';
 
 export interface InfoLabels {
   version: string;
@@ -29,7 +30,6 @@ export class DaemonMetrics {
   readonly latency: Histogram<'operation'>;
   readonly inFlight: Gauge;
   readonly openConnections: Gauge;
-  readonly queuedConnections: Gauge;
   readonly rejectedConnections: Counter<'reason'>;
   readonly framesRejected: Counter<'reason'>;
   readonly providerErrors: Counter<'operation' | 'code'>;
@@ -54,15 +54,10 @@ export class DaemonMetrics {
       registers,
     });
     this.inFlight = new Gauge({ name: 'sqh_aesm_requests_in_flight', help: 'Requests being dispatched now', registers });
-    this.openConnections = new Gauge({ name: 'sqh_aesm_connections_open', help: 'Open client connections (including queued)', registers });
-    this.queuedConnections = new Gauge({
-      name: 'sqh_aesm_connections_queued',
-      help: 'Accepted connections waiting for a slot because --max-connections are active',
-      registers,
-    });
+    this.openConnections = new Gauge({ name: 'sqh_aesm_connections_open', help: 'Open client connections', registers });
     this.rejectedConnections = new Counter({
       name: 'sqh_aesm_connections_rejected_total',
-      help: 'Connections closed without service: limit (active and queue full), queue-timeout',
+      help: 'Connections closed without service: evicted (at --max-connections, it had sent the least), limit (every open connection was being served)',
       labelNames: ['reason'],
       registers,
     });
@@ -100,10 +95,10 @@ export class DaemonMetrics {
 
   /** Reject counters start at 0 for every reason, so dashboards see the series before the first event. */
   initialiseCounters(operations: readonly string[]): void {
-    for (const r of ['too-large', 'empty', 'truncated', 'disconnected', 'timeout', 'invalid-protobuf', 'no-submessage'] as const) {
+    for (const r of ['too-large', 'empty', 'truncated', 'disconnected', 'idle', 'timeout', 'invalid-protobuf', 'no-submessage'] as const) {
       this.framesRejected.inc({ reason: r }, 0);
     }
-    for (const r of ['limit', 'queue-timeout'] as const) this.rejectedConnections.inc({ reason: r }, 0);
+    for (const r of ['limit', 'evicted'] as const) this.rejectedConnections.inc({ reason: r }, 0);
     for (const op of operations) this.latency.zero({ operation: op });
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Ops HTTP server (fastify): /healthz (process alive), /readyz (the provider can quote now),
- * /metrics (Prometheus text). It never touches the provider queue, so a slow provider cannot stall it.
+ * /metrics (Prometheus text). It never touches the provider queue, so a slow provider cannot stall it,
+ * and /metrics never waits for a health check at all.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -36,6 +37,40 @@ export async function providerHealth(provider: QuoteProvider, timeoutMs: number)
   }
 }
 
+/**
+ * The provider's health, asked at most once at a time: concurrent /readyz requests share one check,
+ * and /metrics only ever reads the last answer (starting a refresh in the background when it is old).
+ */
+export class HealthCache {
+  private last: ProviderHealth = { ready: false, reason: 'not checked yet' };
+  private lastAt = -Infinity;
+  private inFlight: Promise<ProviderHealth> | undefined;
+
+  constructor(
+    private readonly provider: QuoteProvider,
+    private readonly timeoutMs: number,
+    private readonly onUpdate: (h: ProviderHealth) => void,
+  ) {}
+
+  /** A fresh answer (waits for the check, at most `timeoutMs`). */
+  check(): Promise<ProviderHealth> {
+    this.inFlight ??= providerHealth(this.provider, this.timeoutMs).then((h) => {
+      this.last = h;
+      this.lastAt = performance.now();
+      this.inFlight = undefined;
+      this.onUpdate(h);
+      return h;
+    });
+    return this.inFlight;
+  }
+
+  /** The last answer, never waiting; refreshes in the background when older than `maxAgeMs`. */
+  latest(maxAgeMs: number): ProviderHealth {
+    if (performance.now() - this.lastAt > maxAgeMs) void this.check();
+    return this.last;
+  }
+}
+
 export function buildOpsServer(opts: OpsServerOptions): FastifyInstance {
   const timeout = opts.healthTimeoutMs ?? 2000;
   const app = Fastify({ logger: false });
@@ -48,13 +83,13 @@ export function buildOpsServer(opts: OpsServerOptions): FastifyInstance {
       tcb_status: h.tcbStatus ?? '',
     });
   updateInfo({ ready: false });
+  const health = new HealthCache(opts.provider, timeout, updateInfo);
 
   app.get('/healthz', async () => ({ status: 'ok', draining: opts.isDraining() }));
 
   app.get('/readyz', async (_req, reply) => {
     if (opts.isDraining()) return reply.code(503).send({ ready: false, reason: 'draining: this instance is shutting down or was replaced' });
-    const h = await providerHealth(opts.provider, timeout);
-    updateInfo(h);
+    const h = await health.check();
     return reply.code(h.ready ? 200 : 503).send({
       ready: h.ready,
       provider: opts.provider.name,
@@ -67,7 +102,8 @@ export function buildOpsServer(opts: OpsServerOptions): FastifyInstance {
   });
 
   app.get('/metrics', async (_req, reply) => {
-    updateInfo(await providerHealth(opts.provider, timeout));
+    // Never waits for the provider: a scrape must not take as long as a hung upstream.
+    health.latest(15_000);
     const text = await opts.metrics.registry.metrics();
     return reply.header('content-type', opts.metrics.registry.contentType).send(text);
   });

@@ -8,10 +8,17 @@
  * libuv unlink()s the path a pipe server was bound to when that server closes. Because we always
  * bind to a unique temporary name, that unlink hits a name that no longer exists, never the
  * published socket (which may by then belong to a successor).
+ *
+ * Who may be replaced (docs/operations.md, "The node socket"): before renaming, each instance writes
+ * an identity record `.<socket name>.sqh-<dev>-<ino>` next to the socket, naming the inode it is
+ * about to publish. A live socket is handed over only when such a record exists for its current
+ * inode and is owned by our user or root; anything else (a host aesmd, another service) is foreign
+ * and `serve` refuses unless told `--take-over`. The directory itself must not be writable by other
+ * users (unless sticky), or records and sockets could be forged.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir, rename, stat, lstat, chmod, chown, unlink } from 'node:fs/promises';
+import { mkdir, rename, stat, lstat, chmod, chown, unlink, readdir, writeFile } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -21,6 +28,8 @@ import { MAX_SOCKET_PATH_BYTES } from './config.js';
 export interface SocketIdentity {
   dev: number;
   ino: number;
+  /** Owner of the socket file (set by currentIdentity). */
+  uid?: number;
 }
 
 export type ExistingSocketState = 'absent' | 'stale' | 'live';
@@ -63,6 +72,102 @@ export async function probeSocketPath(socketPath: string, timeoutMs = 1000): Pro
 export interface PublishOptions {
   mode: number;
   gid?: number;
+  /** Mode for socket directories we create (applied with chmod, so the umask does not narrow it). */
+  dirMode?: number;
+  /** Skip the directory check (only to take back a socket another user replaced; see daemon.ts). */
+  allowUnsafeDir?: boolean;
+}
+
+/** listen() backlog of the AESM socket (Node's default is 511). */
+export const LISTEN_BACKLOG = 4096;
+
+/** The mode `serve` creates the socket directory with: clients of any uid must be able to reach the socket. */
+export const SOCKET_DIR_MODE = 0o755;
+
+const RECORD_MARK = '.sqh-';
+
+function recordName(socketPath: string, id: SocketIdentity): string {
+  return path.join(path.dirname(socketPath), `.${path.basename(socketPath)}${RECORD_MARK}${id.dev}-${id.ino}`);
+}
+
+/** A uid we trust to own the socket or its identity record: ourselves or root. */
+export function trustedUid(uid: number): boolean {
+  return uid === 0 || uid === process.getuid?.();
+}
+
+/**
+ * Whether the live socket at `socketPath` is provably served by another sgx-quote-helper: an
+ * identity record for its dev+inode exists, is a regular file, and belongs to our user or root.
+ */
+export async function isOurInstance(socketPath: string): Promise<boolean> {
+  let st;
+  try {
+    st = await lstat(socketPath);
+  } catch {
+    return false;
+  }
+  if (!st.isSocket() || !trustedUid(st.uid)) return false;
+  try {
+    const rec = await lstat(recordName(socketPath, { dev: st.dev, ino: st.ino }));
+    return rec.isFile() && trustedUid(rec.uid);
+  } catch {
+    return false;
+  }
+}
+
+/** Remove identity records of inodes other than `keep` (left behind by a kill -9). Best effort. */
+async function removeStaleRecords(socketPath: string, keep: SocketIdentity): Promise<void> {
+  const prefix = `.${path.basename(socketPath)}${RECORD_MARK}`;
+  const keepNames = new Set([path.basename(recordName(socketPath, keep))]);
+  // An instance that published after us (a racing start) keeps its record too.
+  const now = await currentIdentity(socketPath);
+  if (now) keepNames.add(path.basename(recordName(socketPath, now)));
+  let names: string[];
+  try {
+    names = await readdir(path.dirname(socketPath));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (n.startsWith(prefix) && !keepNames.has(n)) await unlink(path.join(path.dirname(socketPath), n)).catch(() => undefined);
+  }
+}
+
+/** Remove our own identity record (on stop). */
+export async function removeIdentityRecord(socketPath: string, id: SocketIdentity): Promise<void> {
+  await unlink(recordName(socketPath, id)).catch(() => undefined);
+}
+
+/**
+ * Refuse directories where another user could replace the socket: writable by group or others
+ * without the sticky bit, or owned by someone other than us or root. Returns the reason, or undefined.
+ */
+export async function unsafeDirectoryReason(dir: string): Promise<string | undefined> {
+  const st = await stat(dir);
+  const mode = st.mode & 0o7777;
+  if (!trustedUid(st.uid)) {
+    return `socket directory ${dir} belongs to uid ${st.uid}, who could replace the socket; use a directory owned by root or by this user (uid ${process.getuid?.()})`;
+  }
+  if ((mode & 0o022) !== 0 && (mode & 0o1000) === 0) {
+    return `socket directory ${dir} has mode ${mode.toString(8).padStart(4, '0')}: other users can write it and could replace the socket; run chmod go-w ${dir} (or chmod +t ${dir} for a shared directory)`;
+  }
+  return undefined;
+}
+
+/** mkdir -p that applies `mode` to every directory it creates, whatever the umask. */
+async function makeSocketDir(dir: string, mode: number): Promise<void> {
+  const created: string[] = [];
+  for (let d = dir; ; d = path.dirname(d)) {
+    try {
+      await stat(d);
+      break;
+    } catch {
+      created.push(d);
+      if (path.dirname(d) === d) break;
+    }
+  }
+  await mkdir(dir, { recursive: true, mode });
+  for (const d of created.reverse()) await chmod(d, mode);
 }
 
 /** A unique sibling name for binding before the rename. Short, so long socket paths still fit. */
@@ -82,15 +187,19 @@ export function temporarySocketPath(socketPath: string): string {
 export async function publishSocket(server: net.Server, socketPath: string, opts: PublishOptions): Promise<SocketIdentity> {
   const dir = path.dirname(socketPath);
   try {
-    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await makeSocketDir(dir, opts.dirMode ?? SOCKET_DIR_MODE);
   } catch (e) {
     throw new DaemonError('SOCKET_BIND_FAILED', `cannot create socket directory ${dir}: ${(e as Error).message}`);
   }
+  const unsafe = opts.allowUnsafeDir ? undefined : await unsafeDirectoryReason(dir);
+  if (unsafe) throw new DaemonError('SOCKET_DIR_UNSAFE', unsafe);
   const tmp = temporarySocketPath(socketPath);
   await new Promise<void>((resolve, reject) => {
     const onError = (e: Error) => reject(new DaemonError('SOCKET_BIND_FAILED', `cannot listen on ${tmp}: ${e.message}`));
     server.once('error', onError);
-    server.listen(tmp, () => {
+    // A deep accept queue (the kernel caps it at net.core.somaxconn): a burst of connects from a
+    // neighbour must not fill it and make a well-behaved client's connect() fail with EAGAIN.
+    server.listen({ path: tmp, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       resolve();
     });
@@ -99,8 +208,17 @@ export async function publishSocket(server: net.Server, socketPath: string, opts
     await chmod(tmp, opts.mode);
     if (opts.gid !== undefined) await chown(tmp, -1, opts.gid);
     const st = await stat(tmp);
-    await rename(tmp, socketPath);
-    return { dev: st.dev, ino: st.ino };
+    const id = { dev: st.dev, ino: st.ino };
+    // The record exists before the socket is visible, so a successor never sees our socket unvouched for.
+    await writeFile(recordName(socketPath, id), JSON.stringify({ service: 'sgx-quote-helper', pid: process.pid }) + '\n', { mode: 0o644 });
+    try {
+      await rename(tmp, socketPath);
+    } catch (e) {
+      await removeIdentityRecord(socketPath, id);
+      throw e;
+    }
+    await removeStaleRecords(socketPath, id);
+    return id;
   } catch (e) {
     server.close();
     await unlink(tmp).catch(() => undefined);
@@ -113,7 +231,7 @@ export async function publishSocket(server: net.Server, socketPath: string, opts
 export async function currentIdentity(socketPath: string): Promise<SocketIdentity | undefined> {
   try {
     const st = await lstat(socketPath);
-    return { dev: st.dev, ino: st.ino };
+    return { dev: st.dev, ino: st.ino, uid: st.uid };
   } catch {
     return undefined;
   }
@@ -136,8 +254,9 @@ export async function unlinkIfOwned(socketPath: string, ours: SocketIdentity): P
 }
 
 /**
- * Watches the socket path; emits 'replaced' once when the path names another inode (a successor's
- * socket) and 'removed' when nothing is there. inotify on the directory gives a prompt signal; a
+ * Watches the socket path; emits 'replaced' once when the path names another inode owned by our
+ * user or root (a successor's socket), 'untrusted' (each time it changes) when the new inode belongs
+ * to another user, and 'removed' when nothing is there. inotify on the directory gives a prompt signal; a
  * stat poll covers filesystems and mount namespaces where it does not fire.
  */
 export class SocketOwnershipWatcher extends EventEmitter {
@@ -145,11 +264,15 @@ export class SocketOwnershipWatcher extends EventEmitter {
   private poll: NodeJS.Timeout | undefined;
   private checking = false;
   private stopped = false;
+  /** After 'untrusted' the owner re-publishes; our own rename must not look like a successor's. */
+  private paused = false;
 
   constructor(
     readonly socketPath: string,
     private ours: SocketIdentity,
     private readonly pollMs = 500,
+    /** Whose sockets count as a successor's (default: our user or root). */
+    private readonly trusted: (uid: number) => boolean = trustedUid,
   ) {
     super();
   }
@@ -165,19 +288,28 @@ export class SocketOwnershipWatcher extends EventEmitter {
     this.poll.unref();
   }
 
-  /** After re-publishing (self-heal) the identity to compare with changes. */
+  /** After re-publishing (self-heal) the identity to compare with changes; resumes after 'untrusted'. */
   setIdentity(id: SocketIdentity): void {
     this.ours = id;
+    this.paused = false;
   }
 
   async check(): Promise<void> {
-    if (this.checking || this.stopped) return;
+    if (this.checking || this.stopped || this.paused) return;
     this.checking = true;
     try {
       const now = await currentIdentity(this.socketPath);
       if (this.stopped) return;
       if (!now) this.emit('removed');
       else if (!sameIdentity(now, this.ours)) {
+        if (now.uid !== undefined && !this.trusted(now.uid)) {
+          // Never drain for a socket another user put there: report it and keep serving. Checks
+          // pause until the owner calls setIdentity (after re-publishing, or giving up).
+          this.ours = now;
+          this.paused = true;
+          this.emit('untrusted', now);
+          return;
+        }
         this.stop();
         this.emit('replaced', now);
       }

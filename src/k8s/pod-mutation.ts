@@ -206,7 +206,13 @@ export function planPodMutation(pod: PodLike): PodMutationResult {
     if (existing) {
       if (existing.name === AESMD_VOLUME_NAME) mountsVolume = true;
     } else {
-      const entry = { name: AESMD_VOLUME_NAME, mountPath: AESMD_SOCKET_DIR };
+      // Read-only: connecting to a Unix socket works on a read-only mount, unlinking or replacing it
+      // does not, so an application cannot take the node socket away from its neighbours. Only
+      // Intel's aesmd sidecar, which creates the socket, needs to write there.
+      const entry =
+        t.container.name === SIDECAR_CONTAINER_NAME
+          ? { name: AESMD_VOLUME_NAME, mountPath: AESMD_SOCKET_DIR }
+          : { name: AESMD_VOLUME_NAME, mountPath: AESMD_SOCKET_DIR, readOnly: true };
       patch.push(
         Array.isArray(mounts)
           ? { op: 'add', path: pointer(...base, 'volumeMounts', '-'), value: entry }

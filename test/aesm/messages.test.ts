@@ -127,7 +127,9 @@ describe('decodeRequest: dispatch', () => {
   });
 
   it('tolerates unknown fields inside and around the sub-message (spec §8 item 12)', () => {
-    const body = hex('a80601 8201 08 0a02abcd a8060c 489875');
+    // Sub-message length 10 covers its three fields; a length that cut the timeout varint in two would
+    // be a parse error for libprotobuf (and now for us too).
+    const body = hex('a80601 8201 0a 0a02abcd a8060c 489875');
     expect(decodeRequest(body)).toEqual({
       ok: true,
       fieldNumber: 16,
@@ -309,5 +311,48 @@ describe('field-number table', () => {
       getSupportedAttKeyIdNum: 21,
       getSupportedAttKeyIds: 22,
     });
+  });
+});
+
+describe('decodeRequest: wire types are checked like libprotobuf does (mismatch = unknown field)', () => {
+  const varint = (n: number): Buffer => {
+    const out: number[] = [];
+    while (n > 0x7f) {
+      out.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    out.push(n);
+    return Buffer.from(out);
+  };
+  const ld = (tag: Buffer, body: Buffer) => Buffer.concat([tag, varint(body.length), body]);
+  const getQuoteEx = (...fields: Buffer[]) => ld(hex('8a01'), Buffer.concat(fields));
+  const report = ld(hex('0a'), REPORT432);
+  const keyId = ld(hex('12'), KEYID256);
+
+  it('a buf_size sent as bytes is not a buf_size: the required field is reported missing', () => {
+    const d = decodeRequest(getQuoteEx(report, keyId, ld(hex('22'), hex('fe24'))));
+    expect(d.ok && d.request.kind).toBe('getQuoteEx');
+    expect(d.ok && d.missingRequired).toEqual(['buf_size']);
+  });
+
+  it('a report sent as a varint is not a report', () => {
+    const d = decodeRequest(getQuoteEx(hex('08 05'), keyId, hex('20fe24')));
+    expect(d.ok && d.missingRequired).toEqual(['report']);
+  });
+
+  it('b_pub_key_id sent as a 32-bit value is ignored, so InitQuoteEx misses it', () => {
+    const d = decodeRequest(ld(hex('7a'), Buffer.concat([ld(hex('0a'), KEYID256), hex('1d 01000000'), hex('2020')])));
+    expect(d.ok && d.request.kind).toBe('initQuoteEx');
+    expect(d.ok && d.missingRequired).toEqual(['b_pub_key_id']);
+  });
+
+  it('a wrapper field sent as a varint is not a sub-message', () => {
+    expect(decodeRequest(hex('8801 05'))).toEqual({ ok: false, reason: 'no-submessage' });
+  });
+
+  it('the same fields with the right wire types decode as before', () => {
+    const d = decodeRequest(getQuoteEx(report, keyId, hex('20fe24')));
+    expect(d.ok && d.missingRequired).toEqual([]);
+    expect(d.ok && d.request.kind === 'getQuoteEx' && d.request.bufSize).toBe(4734);
   });
 });

@@ -17,10 +17,12 @@ describe('daemon configuration', () => {
       socketMode: 0o666,
       drainTimeoutMs: 15_000,
       requestTimeoutMs: 5_000,
+      firstByteTimeoutMs: 1_000,
       providerTimeoutMs: 10_000,
-      maxConnections: 256,
+      maxConnections: 512,
       maxRequestSize: 65_536,
       logLevel: 'info',
+      takeOver: false,
     });
     expect(c.providerTimeoutMs).toBeLessThan(15_000);
   });

@@ -169,7 +169,8 @@ describe('GetQuoteEx', () => {
     ['a 959-byte qe_report_info', { report: REPORT, attKeyId: KEY_ID, qeReportInfo: Buffer.alloc(959), bufSize: 8192 }, 3],
     ['no att_key_id', { report: REPORT, bufSize: 8192 }, 3],
     ['buf_size below the quote size', { report: REPORT, attKeyId: KEY_ID, bufSize: 100 }, 3],
-    ['a buf_size above the 1 MiB allocation limit', { report: REPORT, attKeyId: KEY_ID, bufSize: 4_000_000_000 }, 21],
+    ['a buf_size far above the allocation limit', { report: REPORT, attKeyId: KEY_ID, bufSize: 4_000_000_000 }, 21],
+    ['a buf_size just above the 64 KiB allocation limit', { report: REPORT, attKeyId: KEY_ID, bufSize: 64 * 1024 + 1 }, 21],
   ])('answers an error for %s, with no quote', async (_n, req, code) => {
     const r = await call(sock, { kind: 'getQuoteEx', ...req });
     expect(r.errorCode).toBe(code);

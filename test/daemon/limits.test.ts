@@ -104,28 +104,69 @@ describe('malformed input', () => {
   });
 });
 
-describe('connection limit with back-pressure', () => {
-  it('queues connections beyond --max-connections, refuses beyond the queue, then serves again', async () => {
+describe('connection limit with eviction', () => {
+  it('at --max-connections a newcomer evicts the connection that has sent the least (EOF, never a reset); only in-service connections are never evicted', async () => {
+    // TEST DOUBLE provider whose getQuote waits on a gate: requests held "in service".
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
     const dir = tempDir();
-    const daemon = await startTestDaemon(dir, new FakeProvider(), { maxConnections: '3', requestTimeout: '400ms' });
+    const daemon = await startTestDaemon(dir, new FakeProvider({ gate, maxConcurrency: 4 }), { maxConnections: '3', requestTimeout: '2s', firstByteTimeout: '2s' });
     const sock = daemon.config.socketPath;
     const ops = (await daemon.opsAddress)!;
+    const rejected = async (reason: string) => metricValue((await scrape(ops)).text, 'sqh_aesm_connections_rejected_total', { reason });
     try {
-      // 3 idle connections take every slot and 2 more wait in the queue; a valid client arriving now
-      // takes the last queue place and waits instead of failing; the next one is refused at once.
-      const idle = Array.from({ length: 5 }, () => idleConnection(sock));
-      await until(async () => metricValue((await scrape(ops)).text, 'sqh_aesm_connections_open') === 5, '5 open connections');
-      const waiting = idleConnection(sock, validFrame());
-      await until(async () => metricValue((await scrape(ops)).text, 'sqh_aesm_connections_queued') === 3, 'a full queue');
+      // Three connections fill the cap: one that dripped 2 bytes, one silent, one that dripped 3.
+      const two = idleConnection(sock, validFrame().subarray(0, 2));
+      const silent = idleConnection(sock);
+      const three = idleConnection(sock, validFrame().subarray(0, 3));
+      const openNow = async () => metricValue((await scrape(ops)).text, 'sqh_aesm_connections_open');
+      await until(async () => (await openNow()) === 3, '3 open connections');
+      await new Promise((r) => setTimeout(r, 50)); // the drip bytes are read
+      // A well-behaved client arriving now is served; the silent connection made room.
+      expect((await call(sock, { kind: 'getSupportedAttKeyIdNum' })).attKeyIdNum).toBe(1);
+      expect(await silent.ended).toEqual({ gotBytes: 0 }); // EOF without a reply and without a reset
+      // Refill with a connection that sent more: then the one that sent 2 bytes goes, then the one with 3.
+      const four = idleConnection(sock, validFrame().subarray(0, 4));
+      await until(async () => (await openNow()) === 3, 'the cap full again');
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await call(sock, { kind: 'getSupportedAttKeyIdNum' })).attKeyIdNum).toBe(1);
+      expect(await two.ended).toEqual({ gotBytes: 0 });
+      const five = idleConnection(sock, validFrame().subarray(0, 5));
+      await until(async () => (await openNow()) === 3, 'the cap full again');
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await call(sock, { kind: 'getSupportedAttKeyIdNum' })).attKeyIdNum).toBe(1);
+      expect(await three.ended).toEqual({ gotBytes: 0 });
+      four.socket.destroy();
+      five.socket.destroy();
+      await until(async () => (await openNow()) === 0, 'no open connections');
+      expect(await rejected('evicted')).toBe(3);
+      // Three requests in service (held at the provider) are never evicted: a fourth client is refused.
+      const quote = () => idleConnection(sock, encodeFrame(encodeRequest({ kind: 'getQuoteEx', report: Buffer.alloc(432), attKeyId: KEY_ID, bufSize: 8192 }, { timeoutMs: 15000 })));
+      const held = [quote(), quote(), quote()];
+      await until(async () => metricValue((await scrape(ops)).text, 'sqh_aesm_requests_in_flight') === 3, '3 requests in service');
       const refused = await rawExchange(sock, validFrame());
       expect(refused.closedWithoutReply).toBe(true);
       expect(refused.error).toBeUndefined(); // EOF, not a reset
-      expect(metricValue((await scrape(ops)).text, 'sqh_aesm_connections_rejected_total', { reason: 'limit' })).toBe(1);
-      const results = await Promise.all(idle.map((c) => c.ended));
-      expect(results.every((r) => r.gotBytes === 0)).toBe(true);
-      const served = await waiting.ended;
-      expect(served.gotBytes).toBe(11);
+      expect(await rejected('limit')).toBe(1);
+      open();
+      const served = await Promise.all(held.map((h) => h.ended));
+      expect(served.every((r) => r.gotBytes > 1000)).toBe(true);
       expect((await call(sock, { kind: 'getSupportedAttKeyIdNum' })).errorCode).toBe(0);
+    } finally {
+      open();
+      await daemon.shutdown();
+      removeDir(dir);
+    }
+  });
+
+  it('closes a connection that sends nothing within --first-byte-timeout and counts it as idle', async () => {
+    const dir = tempDir();
+    const daemon = await startTestDaemon(dir, new FakeProvider(), { firstByteTimeout: '100ms', requestTimeout: '5s' });
+    const ops = (await daemon.opsAddress)!;
+    try {
+      const silent = idleConnection(daemon.config.socketPath);
+      expect((await silent.ended).gotBytes).toBe(0);
+      expect(metricValue((await scrape(ops)).text, 'sqh_aesm_frames_rejected_total', { reason: 'idle' })).toBe(1);
     } finally {
       await daemon.shutdown();
       removeDir(dir);

@@ -68,7 +68,8 @@ describe('malformed input against a real process', () => {
       expect((await call(sock, { kind: 'getQuoteEx', report: Buffer.alloc(431), attKeyId: KEY, bufSize: 8192 })).errorCode).toBe(3);
       expect((await call(sock, { kind: 'initQuoteEx', attKeyId: KEY.subarray(0, 200), bPubKeyId: true, bufSize: 32n })).errorCode).toBe(3);
     }
-    // Slowloris and too many connections: 4 served + 4 queued + 2 refused, all idle.
+    // Slowloris and too many connections: 10 drip 2 bytes each at a cap of 4, so each newcomer evicts
+    // the oldest (6 evicted) and the last 4 are cut at --request-timeout.
     const idle: net.Socket[] = [];
     const closed: Promise<void>[] = [];
     for (let i = 0; i < 10; i++) {
@@ -78,7 +79,6 @@ describe('malformed input against a real process', () => {
       s.on('connect', () => s.write(validFrame.subarray(0, 2)));
       idle.push(s);
     }
-    // A valid client while every slot is taken: queued or refused, but never crashes anything.
     await Promise.all(closed);
     expect((await call(sock, { kind: 'getSupportedAttKeyIdNum' })).attKeyIdNum).toBe(1);
 
@@ -89,7 +89,8 @@ describe('malformed input against a real process', () => {
     expect(metricValue(m, 'sqh_aesm_frames_rejected_total', { reason: 'no-submessage' })).toBe(5);
     expect(metricValue(m, 'sqh_aesm_frames_rejected_total', { reason: 'truncated' })).toBe(5);
     expect(metricValue(m, 'sqh_aesm_frames_rejected_total', { reason: 'timeout' })).toBeGreaterThanOrEqual(4);
-    expect(metricValue(m, 'sqh_aesm_connections_rejected_total', { reason: 'limit' })).toBe(2);
+    expect(metricValue(m, 'sqh_aesm_connections_rejected_total', { reason: 'evicted' })).toBe(6);
+    expect(metricValue(m, 'sqh_aesm_connections_rejected_total', { reason: 'limit' })).toBe(0);
     expect(metricValue(m, 'sqh_aesm_requests_total', { operation: 'getQuoteEx', code: '3', result: 'AESM_PARAMETER_ERROR' })).toBe(5);
     await until(async () => metricValue((await scrape(ops)).text, 'sqh_aesm_connections_open') === 0, 'connections closed');
     await until(() => openFdCount(d.pid) <= fdBefore, `daemon fds back to ${fdBefore}`);

@@ -130,7 +130,7 @@ describe('webhook: pods that opt in', () => {
     expect(envOf(app)).toEqual({ LOG_LEVEL: 'debug', SGX_AESM_ADDR: '1' });
     expect(app.volumeMounts).toEqual([
       { name: 'data', mountPath: '/data' },
-      { name: 'aesmd-socket', mountPath: '/var/run/aesmd' },
+      { name: 'aesmd-socket', mountPath: '/var/run/aesmd', readOnly: true },
     ]);
     expect(out.spec.volumes).toContainEqual({ name: 'aesmd-socket', hostPath: { path: '/var/run/aesmd', type: 'DirectoryOrCreate' } });
     // The existing lists were appended to, not replaced.
@@ -166,7 +166,7 @@ describe('webhook: pods that opt in', () => {
     expectValidPod(outAll);
     for (const c of outAll.spec.containers) {
       expect(envOf(c).SGX_AESM_ADDR).toBe('1');
-      expect(c.volumeMounts).toContainEqual({ name: 'aesmd-socket', mountPath: '/var/run/aesmd' });
+      expect(c.volumeMounts).toContainEqual({ name: 'aesmd-socket', mountPath: '/var/run/aesmd', readOnly: true });
     }
     expect(outAll.spec.volumes).toHaveLength(1);
   });
@@ -178,7 +178,12 @@ describe('webhook: pods that opt in', () => {
     const out = patched(pod, a.patch);
     expectValidPod(out);
     expect(out.spec.volumes).toEqual([{ name: 'aesmd-socket', emptyDir: { medium: 'Memory' } }]);
-    for (const c of out.spec.containers) expect(envOf(c).SGX_AESM_ADDR).toBe('1');
+    for (const c of out.spec.containers) {
+      expect(envOf(c).SGX_AESM_ADDR).toBe('1');
+      // The aesmd sidecar creates the socket, so only its mount is writable.
+      const m = (c.volumeMounts ?? []).find((v: { mountPath: string }) => v.mountPath === '/var/run/aesmd');
+      if (m) expect(!!m.readOnly, c.name).toBe(c.name !== 'aesmd');
+    }
   });
 
   it('pod with no env, no volumeMounts, no volumes: parents are created first', async () => {
