@@ -57,7 +57,7 @@ process.stderr.write(
   ].join('\n'),
 );
 
-const child = spawn(process.execPath, [built, 'serve', '--provider', 'sim', ...extra], {
+const child = spawn(process.execPath, [built, 'serve', '--provider', 'sim', '--init', ...extra], {
   stdio: 'inherit',
   env: { ...process.env, SQH_SOCKET: socket, SQH_STATE_DIR: stateDir },
 });

@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
 import { DaemonError, resolveConfig, startDaemon, createLogger, type RawConfig, type DaemonHandle } from '../daemon/index.js';
 import { createProvider, resolveProviderKind, DcapUnavailableError, ProviderConfigError } from '../providers/index.js';
+import { checkSimStateDir, socketPermissionError } from './serve-checks.js';
 
 interface ServeFlags extends RawConfig {
   config?: string;
+  init?: boolean;
 }
 
 /** `serve`: the AESM-compatible quote daemon (what the DaemonSet runs on every node). */
@@ -14,6 +16,7 @@ export function register(program: Command): void {
     .description('Run the AESM-compatible quote daemon (drop-in for aesmd\'s out-of-process quoting). Starting it where another instance serves hands the socket over without downtime.')
     .option('--provider <kind>', 'auto | sim | upstream | dcap (env SQH_PROVIDER; default auto: upstream if --upstream, dcap on SGX hardware, else sim)')
     .option('--state-dir <dir>', 'sim provider state directory (env SQH_STATE_DIR; default /var/lib/sgx-quote-helper/sim if writable, else $XDG_STATE_HOME/sgx-quote-helper/sim)')
+    .option('--init', 'with the sim provider: create a new simulated platform when the state dir has none (otherwise serve refuses to start)')
     .option('--socket <path>', 'AESM socket path (env SQH_SOCKET; default /var/run/aesmd/aesm.socket)')
     .option('--ops-listen <host:port>', 'ops HTTP server for /healthz /readyz /metrics, or "off" (env SQH_OPS_LISTEN; default 127.0.0.1:9464)')
     .option('--upstream <path>', 'AESM socket to forward to with --provider upstream (env SQH_UPSTREAM)')
@@ -34,7 +37,7 @@ export function register(program: Command): void {
 }
 
 async function serve(flags: ServeFlags): Promise<number> {
-  const { config: configFile, ...rawFlags } = flags;
+  const { config: configFile, init, ...rawFlags } = flags;
   let config;
   try {
     config = resolveConfig({ flags: rawFlags, env: process.env, configFile: configFile ?? (process.env.SQH_CONFIG || undefined) });
@@ -44,6 +47,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   }
   const logger = createLogger(config.logLevel);
   const kind = resolveProviderKind(config.provider, { upstreamSocket: config.upstreamSocket });
+  if (kind === 'sim') checkSimStateDir(config.stateDir, init === true);
   let provider;
   try {
     provider = await createProvider(config.provider, { stateDir: config.stateDir, ...(config.upstreamSocket ? { upstreamSocket: config.upstreamSocket } : {}) });
@@ -82,6 +86,8 @@ async function serve(flags: ServeFlags): Promise<number> {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await provider.close().catch(() => undefined);
+    const denied = socketPermissionError(e, config.socketPath);
+    if (denied) throw denied;
     if (e instanceof DaemonError) throw new CliError(e.message, e.code === 'CONFIG_INVALID' ? EXIT_BAD_INPUT : EXIT_FAILURE);
     throw e;
   }

@@ -53,7 +53,10 @@ export class AesmSocketServer {
     // allowHalfOpen: a client may shut down its write side after the request and still read the reply.
     // pauseOnConnect: queued connections are not read until they get a slot (back-pressure).
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.onConnection(s));
-    this.server.on('error', (e) => this.opts.logger.error({ err: e.message }, 'AESM socket server error'));
+    // A failed listen() is reported once, by publishSocket's caller; log only errors of a live server.
+    this.server.on('error', (e) => {
+      if (this.server.listening) this.opts.logger.error({ err: e.message }, 'AESM socket server error');
+    });
   }
 
   get openConnections(): number {

@@ -84,11 +84,13 @@ export async function publishSocket(server: net.Server, socketPath: string, opts
   try {
     await mkdir(dir, { recursive: true, mode: 0o755 });
   } catch (e) {
-    throw new DaemonError('SOCKET_BIND_FAILED', `cannot create socket directory ${dir}: ${(e as Error).message}`);
+    throw new DaemonError('SOCKET_BIND_FAILED', `cannot create socket directory ${dir}: ${(e as Error).message}`, { cause: e });
   }
   const tmp = temporarySocketPath(socketPath);
   await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error) => reject(new DaemonError('SOCKET_BIND_FAILED', `cannot listen on ${tmp}: ${e.message}`));
+    // Name the path the operator chose, not the temporary one (its name means nothing to them).
+    const onError = (e: NodeJS.ErrnoException) =>
+      reject(new DaemonError('SOCKET_BIND_FAILED', `cannot create socket ${socketPath} in ${dir}: ${e.code ?? e.message}`, { cause: e }));
     server.once('error', onError);
     server.listen(tmp, () => {
       server.off('error', onError);

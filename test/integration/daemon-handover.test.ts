@@ -39,7 +39,7 @@ beforeAll(async () => {
 
 afterAll(() => removeDir(dir));
 
-const args = (socket: string, extra: string[] = []) => ['--provider', 'sim', '--state-dir', stateDir, '--socket', socket, '--ops-listen', 'off', ...extra];
+const args = (socket: string, extra: string[] = []) => ['--provider', 'sim', '--state-dir', stateDir, '--init', '--socket', socket, '--ops-listen', 'off', ...extra];
 
 describe('handover under load', () => {
   it('restarts 20 times while clients run continuously, with 0 failed requests', async () => {
