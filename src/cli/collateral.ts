@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
@@ -75,6 +75,23 @@ function openCache(path: string): CollateralCache {
   } catch (e) {
     throw cliError(e);
   }
+}
+
+/**
+ * For commands that only read or update what is cached (list, refresh): a cache file that does not
+ * exist is not created. Named with --cache, that is an error (most likely a wrong path); the default
+ * path simply has nothing cached yet. Returns undefined in that second case.
+ */
+function openExistingCache(explicit: string | undefined): { cache: CollateralCache; path: string } | undefined {
+  const path = explicit ?? defaultCachePath();
+  if (!existsSync(path)) {
+    if (explicit !== undefined) {
+      throw new CliError(`no collateral cache at ${path} (--cache): check the path, or fill one with 'collateral fetch --cache ${path}'`, EXIT_BAD_INPUT);
+    }
+    process.stderr.write(`nothing cached yet: ${path} does not exist; fill it with 'collateral fetch --cache ${path}'\n`);
+    return undefined;
+  }
+  return { cache: openCache(path), path };
 }
 
 interface ServeOptions extends HttpOptions {
@@ -201,8 +218,9 @@ interface RefreshOptions extends HttpOptions {
 }
 
 async function refreshCmd(o: RefreshOptions): Promise<void> {
-  const path = o.cache ?? defaultCachePath();
-  const cache = openCache(path);
+  const opened = openExistingCache(o.cache);
+  if (!opened) return;
+  const { cache, path } = opened;
   try {
     let source: string | undefined;
     if (o.url) {
@@ -235,8 +253,12 @@ async function refreshCmd(o: RefreshOptions): Promise<void> {
 }
 
 function listCmd(o: { cache?: string; json?: boolean }): void {
-  const path = o.cache ?? defaultCachePath();
-  const cache = openCache(path);
+  const opened = openExistingCache(o.cache);
+  if (!opened) {
+    if (o.json) process.stdout.write('[]\n');
+    return;
+  }
+  const { cache, path } = opened;
   try {
     const now = Date.now();
     const rows = cache.list().map((r) => ({

@@ -37,7 +37,7 @@ describe('serve command line', () => {
   it('--provider dcap fails with a clear message (exit 1)', () => {
     const r = serve(['--provider', 'dcap', '--socket', path.join(dir, 'x.sock'), '--ops-listen', 'off']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("dcap provider not available in this build: needs Intel's libsgx_dcap_ql via the dcap issue");
+    expect(r.stderr).toContain("dcap provider not available in this build: the hardware provider (Intel's libsgx_dcap_ql) is not built yet");
   });
 
   it('refuses to replace a file that is not a socket (exit 1)', () => {
