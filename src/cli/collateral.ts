@@ -3,6 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
+import { createJsonLogger, LOG_LEVELS, type LogLevel } from '../log/index.js';
 import {
   CollateralCache,
   collateralToBundleJson,
@@ -107,6 +108,9 @@ interface ServeOptions extends HttpOptions {
 
 async function serve(o: ServeOptions): Promise<void> {
   if (o.stateDir && o.upstream) throw new CliError('give --state-dir (serve a simulated platform) or --upstream (caching proxy), not both', EXIT_BAD_INPUT);
+  if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) {
+    throw new CliError(`--log-level: "${o.logLevel}" must be one of ${LOG_LEVELS.join(', ')}`, EXIT_BAD_INPUT);
+  }
   let listen: { host: string; port: number };
   try {
     listen = parseListen(o.listen);
@@ -144,7 +148,8 @@ async function serve(o: ServeOptions): Promise<void> {
     const rootSha = createHash('sha256').update(platform.rootCertDer).digest('hex');
     banner = `SIMULATED collateral for the platform in ${stateDir} (FMSPC ${id.fmspc}, ${id.caType} CA, profile ${id.tcbProfile}; simulated root sha256 ${rootSha})`;
   }
-  const logger = pino({ level: o.logLevel, name: 'collateral' }, pino.destination(2));
+  // stderr: stdout carries the "listening on" line scripts read.
+  const logger = createJsonLogger(o.logLevel as LogLevel, { component: 'collateral', destination: pino.destination(2) });
   const app = createCollateralServer({ backend, loggerInstance: logger });
   try {
     await app.listen({ host: listen.host, port: listen.port });
