@@ -4,12 +4,16 @@
 #
 #   docker build -t REGISTRY/sgx-quote-helper:0.1.0 .                         # sim, upstream, webhook
 #   docker build --target dcap -t REGISTRY/sgx-quote-helper:0.1.0-dcap .      # + Intel DCAP runtime
+#   docker build --target dcap --build-arg QPL=azure -t REGISTRY/sgx-quote-helper:0.1.0-dcap-azure .
 #
 # The Helm chart uses the plain tag for provider sim/upstream and the webhook, and "<tag>-dcap" for
 # provider dcap/auto. Nothing here has been built on the project's machines (they have no container
-# engine); the file is kept correct by review. See docs/kubernetes.md.
+# engine); test/k8s/dockerfile.test.ts checks it statically. See docs/kubernetes.md.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 (the current LTS), the same release CI tests on (.ci/run NODE24_VERSION). Pinned by version
+# tag; no digest is recorded because none could be looked up from the project's machines: add
+# "@sha256:..." here once you have pulled and checked the image.
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 # Intel publishes its SGX/DCAP apt repository for Ubuntu only. The runtime libraries must come from
 # there, so the hardware variant runs on Ubuntu; its glibc (2.39 on 24.04) is newer than the build
 # stage's (2.36), which keeps the native addons compiled below loadable.
@@ -49,32 +53,52 @@ LABEL org.opencontainers.image.title="sgx-quote-helper" \
 USER 65532:65532
 # The CLI installs its own SIGTERM handlers (drain, handover), so node can run as PID 1.
 ENTRYPOINT ["node", "/app/dist/cli/main.js"]
-CMD ["serve", "--provider=sim"]
+CMD ["serve", "--provider", "sim", "--init"]
 
 # ---------------------------------------------------------------------------------------------------
 # Hardware image: adds Intel's DCAP quote generation runtime for --provider dcap.
 FROM ${DCAP_BASE_IMAGE} AS dcap
 ARG SGX_REPO_SUITE
 ARG SGX_REPO_URL=https://download.01.org/intel-sgx/sgx_repo/ubuntu
-# libsgx-dcap-ql: the quote library the dcap provider loads (libsgx_dcap_ql.so.1); it brings the QE3
-#   and PCE enclaves (libsgx-qe3-logic, libsgx-pce-logic) and the enclave loader.
-# libsgx-dcap-default-qpl: the quote provider library that fetches PCK certificates from the PCCS named
-#   in /etc/sgx_default_qcnl.conf (the chart mounts that file from provider.dcap.pccsUrl).
+# Quote provider library (QPL), which fetches the PCK certificate chain that goes into each quote:
+#   intel: Intel's default QPL (libsgx-dcap-default-qpl) with its config file /etc/sgx_default_qcnl.conf,
+#          pointed at a PCCS (the chart writes that file from provider.dcap.pccsUrl);
+#   azure: Microsoft's az-dcap-client, which fetches from Azure's THIM/ACC cache on Azure VMs.
+ARG QPL=intel
+ARG MS_REPO_URL=https://packages.microsoft.com/ubuntu/24.04/prod
+# Intel's quote generation packages:
+# libsgx-dcap-ql: the quote library the dcap provider loads (libsgx_dcap_ql.so.1) from the system path;
+#   it depends on the QE3 and PCE logic libraries (libsgx-qe3-logic, libsgx-pce-logic), which bring the
+#   signed enclaves (libsgx-ae-qe3, libsgx-ae-pce, libsgx-ae-id-enclave) and the enclave loader
+#   (libsgx-urts, libsgx-enclave-common). They are listed explicitly so a packaging change fails here.
 # libsgx-quote-ex: what libsgx_dcap_ql switches to when SGX_AESM_ADDR is set; present so that
-#   misconfiguration fails with an AESM error, not a missing library. The daemon itself must run
-#   WITHOUT SGX_AESM_ADDR, or the library would try to quote through a socket instead of the enclave.
+#   misconfiguration fails with an AESM error, not a missing library. The daemon removes SGX_AESM_ADDR
+#   from its own environment before loading the library (otherwise it would quote through a socket).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl gnupg \
  && install -d -m 0755 /etc/apt/keyrings \
  && curl -fsSL "${SGX_REPO_URL}/intel-sgx-deb.key" | gpg --dearmor -o /etc/apt/keyrings/intel-sgx.gpg \
  && echo "deb [arch=amd64 signed-by=/etc/apt/keyrings/intel-sgx.gpg] ${SGX_REPO_URL} ${SGX_REPO_SUITE} main" \
       > /etc/apt/sources.list.d/intel-sgx.list \
+ && case "${QPL}" in \
+      intel) qpl_packages="libsgx-dcap-default-qpl" ;; \
+      azure) curl -fsSL https://packages.microsoft.com/keys/microsoft.asc | gpg --dearmor -o /etc/apt/keyrings/microsoft.gpg \
+             && echo "deb [arch=amd64 signed-by=/etc/apt/keyrings/microsoft.gpg] ${MS_REPO_URL} ${SGX_REPO_SUITE} main" \
+                  > /etc/apt/sources.list.d/microsoft-prod.list \
+             && qpl_packages="az-dcap-client" ;; \
+      *) echo "QPL must be intel or azure, not '${QPL}'" >&2; exit 1 ;; \
+    esac \
  && apt-get update \
  && apt-get install -y --no-install-recommends \
-      libsgx-dcap-ql libsgx-dcap-default-qpl libsgx-quote-ex libsgx-pce-logic libsgx-qe3-logic \
+      libsgx-dcap-ql libsgx-qe3-logic libsgx-pce-logic libsgx-ae-qe3 libsgx-ae-pce libsgx-ae-id-enclave \
+      libsgx-urts libsgx-enclave-common libsgx-quote-ex ${qpl_packages} \
+ && apt-mark manual $(dpkg-query -W -f='${Package}\n' 'libcurl4*') \
  && apt-get purge -y curl gnupg \
  && apt-get autoremove -y \
  && rm -rf /var/lib/apt/lists/*
+# (libcurl stays: Intel's QPL dlopens libcurl.so.4 without declaring it, so autoremove would drop it.)
+# The root filesystem is read-only under the chart; the QPL's collateral cache goes to the /tmp volume.
+ENV XDG_CACHE_HOME=/tmp
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 ENV NODE_ENV=production
 WORKDIR /app
@@ -90,7 +114,7 @@ LABEL org.opencontainers.image.title="sgx-quote-helper-dcap" \
 # as another UID if you know the GID on your nodes.
 USER 0:0
 ENTRYPOINT ["node", "/app/dist/cli/main.js"]
-CMD ["serve", "--provider=dcap"]
+CMD ["serve", "--provider", "dcap"]
 
 # The default target is the plain image.
 FROM runtime

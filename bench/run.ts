@@ -224,7 +224,7 @@ async function benchDaemon(): Promise<void> {
     daemon = spawn(
       process.execPath,
       [...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args['cpu-prof'])] : []),
-        path.join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--provider', 'sim', '--state-dir', stateDir,
+        path.join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--provider', 'sim', '--state-dir', stateDir, '--init',
         '--socket', socketPath, '--ops-listen', 'off', '--log-level', args['log-level'] ?? 'warn'],
       // stdout (the JSON log) goes to /dev/null: the daemon still formats and writes every line.
       { stdio: ['ignore', 'ignore', 'inherit'] },

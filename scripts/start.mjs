@@ -57,9 +57,24 @@ process.stderr.write(
   ].join('\n'),
 );
 
-const child = spawn(process.execPath, [built, 'serve', '--provider', 'sim', ...extra], {
-  stdio: 'inherit',
+// The daemon runs in its own process group, so Ctrl-C reaches it once, forwarded from here. In the
+// terminal's group it would get SIGINT twice (from the terminal and from us), and a second signal
+// means "exit now, skip the drain" to the daemon, which would then leave its socket file behind.
+const child = spawn(process.execPath, [built, 'serve', '--provider', 'sim', '--init', ...extra], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+  detached: true,
   env: { ...process.env, SQH_SOCKET: socket, SQH_STATE_DIR: stateDir },
 });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+// Under `npm start` one Ctrl-C arrives here twice (from the terminal and forwarded by npm): pass the
+// same signal on once per second; a later one (a second Ctrl-C) stops the daemon without its drain.
+// A closed terminal (SIGHUP) becomes an ordinary SIGTERM stop.
+const lastForwarded = new Map();
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    const now = Date.now();
+    if (now - (lastForwarded.get(sig) ?? -Infinity) < 1000) return;
+    lastForwarded.set(sig, now);
+    child.kill(sig === 'SIGHUP' ? 'SIGTERM' : sig);
+  });
+}
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

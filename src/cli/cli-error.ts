@@ -1,7 +1,8 @@
 /**
  * Errors the CLI reports as one clear line and a non-zero exit code, never a stack trace.
  * Exit codes: 1 = the operation failed (e.g. verification rejected, daemon error),
- * 2 = bad input or usage (unreadable file, malformed quote, bad flag value).
+ * 2 = bad input or usage (unreadable file, malformed quote, bad flag value),
+ * 3 = `verify` could not fetch collateral (see EXIT_COLLATERAL).
  */
 export class CliError extends Error {
   constructor(
@@ -17,6 +18,8 @@ export class CliError extends Error {
 export const EXIT_BAD_INPUT = 2;
 /** Exit code for an operation that ran but did not succeed. */
 export const EXIT_FAILURE = 1;
+/** `verify`: collateral could not be fetched (service unreachable, timeout, not found), so nothing was judged. */
+export const EXIT_COLLATERAL = 3;
 
 /** Print an error the way every command does: `sgx-quote-helper: <message>` on stderr. */
 export function reportError(err: unknown): number {

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
+import { createJsonLogger, LOG_LEVELS, type LogLevel } from '../log/index.js';
 import {
   COLLATERAL_SERVER_LIMITS,
   CollateralCache,
@@ -99,6 +100,23 @@ function openCache(path: string): CollateralCache {
   return cache;
 }
 
+/**
+ * For commands that only read or update what is cached (list, refresh): a cache file that does not
+ * exist is not created. Named with --cache, that is an error (most likely a wrong path); the default
+ * path simply has nothing cached yet. Returns undefined in that second case.
+ */
+function openExistingCache(explicit: string | undefined): { cache: CollateralCache; path: string } | undefined {
+  const path = explicit ?? defaultCachePath();
+  if (!existsSync(path)) {
+    if (explicit !== undefined) {
+      throw new CliError(`no collateral cache at ${path} (--cache): check the path, or fill one with 'collateral fetch --cache ${path}'`, EXIT_BAD_INPUT);
+    }
+    process.stderr.write(`nothing cached yet: ${path} does not exist; fill it with 'collateral fetch --cache ${path}'\n`);
+    return undefined;
+  }
+  return { cache: openCache(path), path };
+}
+
 interface ServeOptions extends HttpOptions, ServerLimitFlags {
   stateDir?: string;
   upstream?: string;
@@ -112,6 +130,9 @@ interface ServeOptions extends HttpOptions, ServerLimitFlags {
 
 async function serve(o: ServeOptions): Promise<void> {
   if (o.stateDir && o.upstream) throw new CliError('give --state-dir (serve a simulated platform) or --upstream (caching proxy), not both', EXIT_BAD_INPUT);
+  if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) {
+    throw new CliError(`--log-level: "${o.logLevel}" must be one of ${LOG_LEVELS.join(', ')}`, EXIT_BAD_INPUT);
+  }
   let listen: { host: string; port: number };
   try {
     listen = parseListen(o.listen);
@@ -120,7 +141,8 @@ async function serve(o: ServeOptions): Promise<void> {
   }
   const maxStaleSeconds = nonNegativeInt('--max-stale', o.maxStale);
   const limits = serverLimitsFrom(o);
-  const logger = pino({ level: o.logLevel, name: 'collateral' }, pino.destination(2));
+  // stderr: stdout carries the "listening on" line scripts read.
+  const logger = createJsonLogger(o.logLevel as LogLevel, { component: 'collateral', destination: pino.destination(2) });
   let backend: CollateralBackend;
   let banner: string;
   let cache: CollateralCache | undefined;
@@ -226,8 +248,9 @@ interface RefreshOptions extends HttpOptions {
 }
 
 async function refreshCmd(o: RefreshOptions): Promise<void> {
-  const path = o.cache ?? defaultCachePath();
-  const cache = openCache(path);
+  const opened = openExistingCache(o.cache);
+  if (!opened) return;
+  const { cache, path } = opened;
   try {
     let source: string | undefined;
     if (o.url) {
@@ -260,8 +283,12 @@ async function refreshCmd(o: RefreshOptions): Promise<void> {
 }
 
 function listCmd(o: { cache?: string; json?: boolean }): void {
-  const path = o.cache ?? defaultCachePath();
-  const cache = openCache(path);
+  const opened = openExistingCache(o.cache);
+  if (!opened) {
+    if (o.json) process.stdout.write('[]\n');
+    return;
+  }
+  const { cache, path } = opened;
   try {
     const now = Date.now();
     const rows = cache.list().map((r) => ({

@@ -21,6 +21,8 @@ import {
   TEE_TYPE_SGX,
 } from '../sgx/index.js';
 import { CliError, EXIT_BAD_INPUT } from './cli-error.js';
+import { SIMULATED_SERIAL_PREFIX } from '../providers/sim/pki.js';
+import { INTEL_SGX_ROOT_CA_SHA256 } from '../verify/intel-root.js';
 
 type InputEncoding = 'binary' | 'hex' | 'base64';
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json | undefined };
@@ -219,15 +221,46 @@ function certificationView(cd: CertificationData, q: Quote): { [k: string]: Json
   return view;
 }
 
+/**
+ * True when the quote's PCK chain ends in a root our simulator issued (every serial it issues starts
+ * with ASCII "SIMULATED"). Such quotes are labelled SIMULATED wherever they are shown.
+ */
+export function chainsToSimulatedRoot(q: Quote): boolean {
+  try {
+    const root = pckCertChainPem(q)?.at(-1);
+    return root !== undefined && new X509Certificate(root).serialNumber.toLowerCase().startsWith(SIMULATED_SERIAL_PREFIX);
+  } catch {
+    return false; // a chain that does not parse is shown as such in the certification data
+  }
+}
+
+/** Whether the chain's root is Intel's production SGX root CA (by fingerprint); undefined without a chain. */
+function rootIsIntelProduction(q: Quote): boolean | undefined {
+  try {
+    const root = pckCertChainPem(q)?.at(-1);
+    if (root === undefined) return undefined;
+    const norm = (f: string) => f.replace(/:/g, '').toLowerCase();
+    return norm(new X509Certificate(root).fingerprint256) === norm(INTEL_SGX_ROOT_CA_SHA256);
+  } catch {
+    return undefined;
+  }
+}
+
+const SIMULATED_NOTE = 'SIMULATED quote: its PCK chain ends in a root issued by sgx-quote-helper sim, not Intel; no production verifier accepts it';
+
 function quoteView(q: Quote, file: string, encoding: InputEncoding): { [k: string]: Json } {
   const h = q.header;
   const body: { [k: string]: Json } =
     q.body.type === 'sgx' ? { type: 'sgx', ...enclaveView(q.body.report) } : { type: q.body.type, ...tdView(q.body.report, q.body.type) };
   const qe = q.qe;
+  const simulated = chainsToSimulatedRoot(q);
   return {
     file,
     inputEncoding: encoding,
     size: q.raw.length,
+    simulated,
+    ...(simulated ? { note: SIMULATED_NOTE } : {}),
+    ...(rootIsIntelProduction(q) === undefined ? {} : { intelProductionRoot: rootIsIntelProduction(q)! }),
     header: {
       version: h.version,
       attKeyType: h.attKeyType,
@@ -312,7 +345,9 @@ function renderText(v: { [k: string]: Json }): string {
   const qe = v.qeReport as Obj;
   const cd = v.certificationData as Obj;
   const tr = v.trailing as Obj;
-  let out = `Quote ${v.file} (${v.size} bytes, ${v.inputEncoding} input)\n`;
+  let out = `Quote ${v.file} (${v.size} bytes, ${v.inputEncoding} input)${v.simulated ? ' — SIMULATED' : ''}\n`;
+  if (v.simulated) out += `  ${v.note}\n`;
+  else if (v.intelProductionRoot === false) out += "  PCK chain root is NOT Intel's production root CA (a test or simulated PKI): production verifiers reject it\n";
   out += 'Header\n';
   out += line('version', h.version);
   out += line('attestation key type', `${h.attKeyType} (ECDSA P-256)`);

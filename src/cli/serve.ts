@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
 import { DaemonError, resolveConfig, startDaemon, createLogger, type RawConfig, type DaemonHandle } from '../daemon/index.js';
 import { chooseProvider, createProvider, DcapUnavailableError, ProviderConfigError, type QuoteProvider } from '../providers/index.js';
+import { checkSimStateDir, socketPermissionError } from './serve-checks.js';
 
 interface ServeFlags extends Omit<RawConfig, 'takeOver'> {
   config?: string;
   takeOver?: boolean;
+  init?: boolean;
 }
 
 /** `serve`: the AESM-compatible quote daemon (what the DaemonSet runs on every node). */
@@ -15,6 +17,7 @@ export function register(program: Command): void {
     .description('Run the AESM-compatible quote daemon (drop-in for aesmd\'s out-of-process quoting). Starting it where another instance serves hands the socket over without downtime.')
     .option('--provider <kind>', 'auto | sim | upstream | dcap (env SQH_PROVIDER; default auto: upstream if --upstream, dcap on SGX hardware, else sim)')
     .option('--state-dir <dir>', 'sim provider state directory (env SQH_STATE_DIR; default /var/lib/sgx-quote-helper/sim if writable, else $XDG_STATE_HOME/sgx-quote-helper/sim)')
+    .option('--init', 'with the sim provider: create a new simulated platform when the state dir has none (otherwise serve refuses to start)')
     .option('--socket <path>', 'AESM socket path (env SQH_SOCKET; default /var/run/aesmd/aesm.socket)')
     .option('--ops-listen <host:port>', 'ops HTTP server for /healthz /readyz /metrics, or "off" (env SQH_OPS_LISTEN; default 127.0.0.1:9464)')
     .option('--upstream <path>', 'AESM socket to forward to with --provider upstream (env SQH_UPSTREAM)')
@@ -44,7 +47,7 @@ export function register(program: Command): void {
 }
 
 async function serve(flags: ServeFlags): Promise<number> {
-  const { config: configFile, takeOver, ...rest } = flags;
+  const { config: configFile, takeOver, init, ...rest } = flags;
   const rawFlags: RawConfig = { ...rest, ...(takeOver ? { takeOver: 'true' } : {}) };
   let config;
   try {
@@ -58,6 +61,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   const kind = choice.kind;
   if (kind === 'sim' && config.provider === 'auto') logger.warn({ provider: kind, reason: choice.reason }, `provider auto chose sim (SIMULATED): ${choice.reason}`);
   else logger.info({ provider: kind, reason: choice.reason }, `provider ${kind}: ${choice.reason}`);
+  if (kind === 'sim') checkSimStateDir(config.stateDir, init === true);
   let provider: QuoteProvider;
   try {
     provider = await createProvider(kind, {
@@ -104,6 +108,8 @@ async function serve(flags: ServeFlags): Promise<number> {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await provider.close().catch(() => undefined);
+    const denied = socketPermissionError(e, config.socketPath);
+    if (denied) throw denied;
     if (e instanceof DaemonError) throw new CliError(e.message, e.code === 'CONFIG_INVALID' ? EXIT_BAD_INPUT : EXIT_FAILURE);
     throw e;
   }

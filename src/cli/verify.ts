@@ -13,11 +13,9 @@ import {
   type VerificationResult,
   type VerificationStatus,
 } from '../verify/index.js';
-import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
-import { decodeInput } from './inspect.js';
-import { X509Certificate } from 'node:crypto';
-import { parseQuote, pckCertChainPem } from '../sgx/index.js';
-import { SIMULATED_SERIAL_PREFIX } from '../providers/sim/index.js';
+import { CliError, EXIT_BAD_INPUT, EXIT_COLLATERAL, EXIT_FAILURE } from './cli-error.js';
+import { chainsToSimulatedRoot, decodeInput } from './inspect.js';
+import { parseQuote } from '../sgx/index.js';
 
 interface VerifyCliOptions {
   json?: boolean;
@@ -80,7 +78,8 @@ export function register(program: Command): void {
         '  sgx-quote-helper verify quote.bin --collateral-bundle collateral.json\n' +
         '  sgx-quote-helper verify quotes/ --collateral-url https://api.trustedservices.intel.com --json\n' +
         '  sgx-quote-helper verify sim.quote --collateral-bundle sim.json --trust-root sim-root.pem   # reported SIMULATED\n' +
-        '\nExit codes: 0 every quote verified and the policy accepted it, 1 a quote was rejected, 2 bad input or usage.',
+        '\nExit codes: 0 every quote verified and the policy accepted it, 1 a quote was rejected, 2 bad input or usage,\n' +
+        '  3 collateral could not be fetched (service unreachable, timed out or without this platform\'s collateral).',
     )
     .action(async (inputs: string[], o: VerifyCliOptions) => {
       const code = await runVerify(inputs, o);
@@ -176,7 +175,7 @@ async function collateralOptions(o: VerifyCliOptions): Promise<{ collateral?: Co
     try {
       client = createPcsClient({ baseUrl: o.collateralUrl });
     } catch (e) {
-      throw new CliError(`--collateral-url ${o.collateralUrl}: ${(e as Error).message}`, EXIT_BAD_INPUT);
+      throw new CliError(`--collateral-url: ${(e as Error).message}`, EXIT_BAD_INPUT);
     }
     const cachePath = o.cache ?? process.env.SQH_COLLATERAL_CACHE;
     let cache: CollateralCache | undefined;
@@ -334,7 +333,7 @@ async function runVerify(inputs: string[], o: VerifyCliOptions): Promise<number>
         results.push({ file: input.file, ...failed, message: loaded.error, inputError: loaded.error });
       } else {
         const result = await verifier.verify(loaded.bytes);
-        const hint = result.reason === 'PCK_CHAIN_UNTRUSTED' && chainsToSimulatedRoot(loaded.bytes) ? SIMULATED_ROOT_HINT : undefined;
+        const hint = result.reason === 'PCK_CHAIN_UNTRUSTED' && quoteChainsToSimulatedRoot(loaded.bytes) ? SIMULATED_ROOT_HINT : undefined;
         results.push({ file: input.file, ...result, ...(hint ? { hint } : {}) });
       }
       bar?.increment();
@@ -350,18 +349,17 @@ async function runVerify(inputs: string[], o: VerifyCliOptions): Promise<number>
     process.stdout.write(results.map(renderText).join('\n'));
   }
   if (results.some((r) => r.reason === 'QUOTE_FORMAT')) return EXIT_BAD_INPUT;
+  if (results.some((r) => r.reason === 'COLLATERAL_UNAVAILABLE')) return EXIT_COLLATERAL;
   return results.every((r) => r.accepted) ? 0 : EXIT_FAILURE;
 }
 
 const SIMULATED_ROOT_HINT =
   'this quote chains to a SIMULATED root (sgx-quote-helper sim); to check it anyway, pass that root explicitly: --trust-root <file from `sim root`>';
 
-/** True when the quote's PCK chain ends in a root our simulator issued (its serial starts with "SIMULATED"). */
-function chainsToSimulatedRoot(quote: Buffer): boolean {
+/** True when the quote's PCK chain ends in a root our simulator issued (see inspect). */
+function quoteChainsToSimulatedRoot(quote: Buffer): boolean {
   try {
-    const chain = pckCertChainPem(parseQuote(quote));
-    const root = chain?.at(-1);
-    return root !== undefined && new X509Certificate(root).serialNumber.toLowerCase().startsWith(SIMULATED_SERIAL_PREFIX);
+    return chainsToSimulatedRoot(parseQuote(quote));
   } catch {
     return false; // unparseable quotes already carry their own reason
   }
@@ -372,9 +370,16 @@ function renderText(r: FileResult): string {
   if (r.inputError) return `${r.file}: REJECTED — not verified: ${r.inputError}\n`;
   const code = `0x${r.qvResult.toString(16).toUpperCase().padStart(4, '0')} ${r.qvResultName}`;
   const sim = r.simulated ? 'SIMULATED (non-Intel trust root) ' : '';
+  if (r.reason === 'COLLATERAL_UNAVAILABLE') {
+    // Nothing was judged: say so instead of calling the quote invalid.
+    lines.push(`${r.file}: NOT VERIFIED — collateral fetch failed`, `  ${r.message}`);
+    return `${lines.join('\n')}\n`;
+  }
   const verdict = r.accepted ? 'ACCEPTED' : 'REJECTED';
   lines.push(`${r.file}: ${verdict} — ${sim}${r.status} (${code})`);
   if (!r.ok) lines.push(`  failed check: ${r.reason}: ${r.message}`);
+  // Why the policy said no comes first, before the details it is about.
+  for (const v of r.policyViolations) if (v.code !== 'VERIFICATION_FAILED') lines.push(`  rejected by policy: ${v.code}: ${v.message}`);
   if (r.hint) lines.push(`  hint: ${r.hint}`);
   if (r.advisoryIds.length) lines.push(`  advisories: ${r.advisoryIds.join(', ')}`);
   const platform = [
@@ -405,6 +410,5 @@ function renderText(r: FileResult): string {
     lines.push(`  trailing data: ${r.trailingDataLength} bytes after the quote (${r.trailingDataAllZero ? 'all zero' : 'NOT all zero'})`);
   }
   if (r.collateralStale) lines.push('  collateral source served stale collateral (past nextUpdate)');
-  for (const v of r.policyViolations) if (v.code !== 'VERIFICATION_FAILED') lines.push(`  policy: ${v.code}: ${v.message}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { pino } from 'pino';
+import { createJsonLogger, LOG_LEVELS, type LogLevel } from '../log/index.js';
 import {
   ListenAddressError,
   TlsLoadError,
@@ -36,12 +36,11 @@ async function serve(opts: ServeOptions): Promise<void> {
   if (!Number.isFinite(interval) || interval <= 0 || interval > 3600) {
     throw new CliError(`--tls-reload-interval: "${opts.tlsReloadInterval}" must be seconds between 0 and 3600`, EXIT_BAD_INPUT);
   }
-  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-  if (!levels.includes(opts.logLevel)) {
-    throw new CliError(`--log-level: "${opts.logLevel}" must be one of ${levels.join(', ')}`, EXIT_BAD_INPUT);
+  if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) {
+    throw new CliError(`--log-level: "${opts.logLevel}" must be one of ${LOG_LEVELS.join(', ')}`, EXIT_BAD_INPUT);
   }
   const limits = serverLimitsFrom(opts);
-  const logger = pino({ name: 'sgx-quote-helper-webhook', level: opts.logLevel });
+  const logger = createJsonLogger(opts.logLevel as LogLevel, { component: 'webhook' });
 
   let server;
   try {

@@ -86,7 +86,10 @@ export class AesmSocketServer {
    */
   newListener(): net.Server {
     const server = net.createServer({ allowHalfOpen: true }, (s) => this.onConnection(s));
-    server.on('error', (e) => this.opts.logger.error({ err: e.message }, 'AESM socket server error'));
+    // A failed listen() is reported once, by publishSocket's caller; log only errors of a live server.
+    server.on('error', (e) => {
+      if (server.listening) this.opts.logger.error({ err: e.message }, 'AESM socket server error');
+    });
     this.listeners.push(server);
     return server;
   }

@@ -10,8 +10,8 @@ import { resolveStateDir } from '../providers/sim/state-dir.js';
 
 export const PROVIDER_KINDS = ['auto', 'sim', 'upstream', 'dcap'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS, type LogLevel } from '../log/index.js';
+export { LOG_LEVELS, type LogLevel };
 export const ON_REPLACED = ['exit', 'wait'] as const;
 /** What an instance does after a successor took its socket: exit 0, or stay (not ready) until SIGTERM. */
 export type OnReplaced = (typeof ON_REPLACED)[number];

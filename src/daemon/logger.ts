@@ -1,15 +1,7 @@
-/** JSON logs (pino) to stdout, one line per event. Request payloads and key material never go in. */
-import { pino, type Logger, type DestinationStream } from 'pino';
-import type { LogLevel } from './config.js';
+/** The daemon's logger: the project's one JSON log format (src/log), component "daemon". */
+import type { DestinationStream, Logger } from 'pino';
+import { createJsonLogger, type LogLevel } from '../log/index.js';
 
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
-  return pino(
-    {
-      level,
-      base: { service: 'sgx-quote-helper', pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    destination ?? pino.destination({ dest: 1, sync: false }),
-  );
+  return createJsonLogger(level, { component: 'daemon', ...(destination ? { destination } : {}) });
 }

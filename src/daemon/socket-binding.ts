@@ -189,13 +189,15 @@ export async function publishSocket(server: net.Server, socketPath: string, opts
   try {
     await makeSocketDir(dir, opts.dirMode ?? SOCKET_DIR_MODE);
   } catch (e) {
-    throw new DaemonError('SOCKET_BIND_FAILED', `cannot create socket directory ${dir}: ${(e as Error).message}`);
+    throw new DaemonError('SOCKET_BIND_FAILED', `cannot create socket directory ${dir}: ${(e as Error).message}`, { cause: e });
   }
   const unsafe = opts.allowUnsafeDir ? undefined : await unsafeDirectoryReason(dir);
   if (unsafe) throw new DaemonError('SOCKET_DIR_UNSAFE', unsafe);
   const tmp = temporarySocketPath(socketPath);
   await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error) => reject(new DaemonError('SOCKET_BIND_FAILED', `cannot listen on ${tmp}: ${e.message}`));
+    // Name the path the operator chose, not the temporary one (its name means nothing to them).
+    const onError = (e: NodeJS.ErrnoException) =>
+      reject(new DaemonError('SOCKET_BIND_FAILED', `cannot create socket ${socketPath} in ${dir}: ${e.code ?? e.message}`, { cause: e }));
     server.once('error', onError);
     // A deep accept queue (the kernel caps it at net.core.somaxconn): a burst of connects from a
     // neighbour must not fill it and make a well-behaved client's connect() fail with EAGAIN.

@@ -1,8 +1,9 @@
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { applyServerLimits, fastifyLimitOptions, nodeServerOptions, resolveServerLimits, type HttpServerLimits } from '../http-limits.js';
+import { createJsonLogger } from '../log/index.js';
 import { reviewAdmission } from './admission-review.js';
 import { AdmissionReviewError } from './errors.js';
 import type { ListenAddress } from './listen-address.js';
@@ -78,7 +79,7 @@ function addOpsRoutes(app: RouteHost, metrics: WebhookMetrics, isReady: () => bo
 
 /** Start the mutating admission webhook over HTTPS (and the optional ops listener). */
 export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
-  const log = opts.logger ?? pino({ name: 'sgx-quote-helper-webhook' });
+  const log = opts.logger ?? createJsonLogger('info', { component: 'webhook' });
   const metrics = new WebhookMetrics({ defaultMetrics: opts.defaultMetrics });
   const initial = loadTlsMaterial(opts.certPath, opts.keyPath);
   metrics.certExpiry.set(initial.notAfter.getTime() / 1000);

@@ -79,12 +79,25 @@ const PCK_CRL_CHAIN_HEADER = 'SGX-PCK-CRL-Issuer-Chain';
 const PCK_CERT_CHAIN_HEADER = 'SGX-PCK-Certificate-Issuer-Chain';
 
 
+/** Which part of a URL that `new URL()` refused is wrong, in words (the WHATWG parser only says "Invalid URL"). */
+function urlProblem(text: string): string {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(\[[^\]]*\]|[^/:?#]*)(?::([^/?#]*))?/.exec(text);
+  if (!m) return 'it needs a scheme and a host, e.g. https://pccs.example:8081';
+  const [, , host, port] = m;
+  if (!host) return 'the host is missing';
+  if (port !== undefined) {
+    if (!/^\d+$/.test(port)) return `the port ${JSON.stringify(port)} is not a number`;
+    if (Number(port) > 65535) return `the port ${port} is out of range (1-65535)`;
+  }
+  return `the host ${JSON.stringify(host)} is not a valid host name or address`;
+}
+
 export function normaliseBaseUrl(baseUrl: string): string {
   let u: URL;
   try {
     u = new URL(baseUrl);
   } catch {
-    throw new PcsError('BAD_REQUEST', `collateral service URL ${JSON.stringify(baseUrl)} is not a valid URL`);
+    throw new PcsError('BAD_REQUEST', `collateral service URL ${JSON.stringify(baseUrl)} is not a valid URL: ${urlProblem(baseUrl)}`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new PcsError('BAD_REQUEST', `collateral service URL must be http(s), got ${u.protocol}`);
@@ -149,7 +162,9 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
         throw new PcsError('TIMEOUT', `no answer from ${displayUrl(target)} within ${timeoutMs} ms`, { url: target, cause: err });
       }
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      const detail = cause?.code ?? cause?.message ?? e.message;
+      let detail = cause?.code ?? cause?.message ?? e.message;
+      // fetch refuses the WHATWG "bad ports" (1, 22, 25, 6000, ...) before connecting at all.
+      if (detail === 'bad port') detail = `port ${new URL(target).port} is one fetch refuses to connect to (WHATWG "bad port" list); use another port`;
       throw new PcsError('NETWORK', `cannot reach ${displayUrl(target)}: ${detail}`, { url: target, cause: err });
     }
   }

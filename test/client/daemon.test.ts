@@ -187,7 +187,7 @@ describe('client commands against the real daemon', () => {
 });
 
 describe('restarts and handovers of real daemon processes', () => {
-  const serveArgs = (s: string) => ['serve', '--provider', 'sim', '--state-dir', stateDir, '--socket', s, '--ops-listen', 'off', '--log-level', 'info'];
+  const serveArgs = (s: string) => ['serve', '--provider', 'sim', '--state-dir', stateDir, '--init', '--socket', s, '--ops-listen', 'off', '--log-level', 'info'];
 
   it('a call made while the daemon is down completes once it is back; none fails during a handover', async () => {
     const s = join(dir, 'restart.socket');

@@ -46,14 +46,14 @@ describe('serve command line', () => {
   it('refuses to replace a file that is not a socket (exit 1)', () => {
     const file = path.join(dir, 'regular.file');
     writeFileSync(file, 'x');
-    const r = serve(['--provider', 'sim', '--state-dir', path.join(dir, 'state'), '--socket', file, '--ops-listen', 'off']);
+    const r = serve(['--provider', 'sim', '--state-dir', path.join(dir, 'state'), '--init', '--socket', file, '--ops-listen', 'off']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('is not a socket');
   });
 
   it('auto without SGX hardware runs the SIMULATED sim provider; SQH_SOCKET and SQH_STATE_DIR are honoured', async () => {
     const socket = path.join(dir, 'env.sock');
-    const d = spawnDaemon({ kind: 'tsx' }, ['--ops-listen', 'off'], { SQH_SOCKET: socket, SQH_STATE_DIR: path.join(dir, 'env-state') });
+    const d = spawnDaemon({ kind: 'tsx' }, ['--init', '--ops-listen', 'off'], { SQH_SOCKET: socket, SQH_STATE_DIR: path.join(dir, 'env-state') });
     const line = await d.serving;
     expect(line).toMatchObject({ socket, provider: 'sim', simulated: true });
     await d.waitFor((l) => l.level === 'warn' && /SIMULATED/.test(l.msg), 'SIMULATED warning');

@@ -30,7 +30,7 @@ beforeAll(async () => {
   dir = tempDir('sqh-r-');
   sock = path.join(dir, 'aesm.socket');
   d = spawnDaemon({ kind: 'tsx' }, [
-    '--provider', 'sim', '--state-dir', path.join(dir, 'state'), '--socket', sock, '--ops-listen', '127.0.0.1:0',
+    '--provider', 'sim', '--state-dir', path.join(dir, 'state'), '--init', '--socket', sock, '--ops-listen', '127.0.0.1:0',
     '--max-connections', '4', '--request-timeout', '500ms', '--max-request-size', '8KiB',
   ]);
   await d.serving;

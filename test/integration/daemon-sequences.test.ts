@@ -109,7 +109,7 @@ const quoteLength = (buf: Buffer) => 436 + buf.readUInt32LE(432);
 beforeAll(async () => {
   dir = tempDir('sqh-q-');
   sock = path.join(dir, 'aesm.socket');
-  daemon = spawnDaemon({ kind: 'tsx' }, ['--provider', 'sim', '--state-dir', path.join(dir, 'state'), '--socket', sock, '--ops-listen', 'off']);
+  daemon = spawnDaemon({ kind: 'tsx' }, ['--provider', 'sim', '--state-dir', path.join(dir, 'state'), '--init', '--socket', sock, '--ops-listen', 'off']);
   await daemon.serving;
   platform = await SimPlatform.load(path.join(dir, 'state'));
 }, 60_000);

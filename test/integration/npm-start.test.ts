@@ -1,6 +1,7 @@
 // `npm start` (scripts/start.mjs): the daemon with the sim provider, on the socket and state dir it
 // prints, serving real AESM clients until SIGINT. Runs the built dist/ (npm install builds it).
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AesmClient } from '../../src/client/index.js';
@@ -42,4 +43,34 @@ describe('npm start', () => {
     }
     expect(await exited).toBe(0);
   });
+
+  it('Ctrl-C (SIGINT to the whole foreground process group) stops it once, cleanly, leaving no socket file', async () => {
+    const socket = path.join(dir, 'run2', 'aesm.socket');
+    // detached: npm leads its own process group, like a shell's foreground job.
+    // Through npm itself, as the README says: npm forwards the SIGINT to the script as well.
+    const child = spawn('npm', ['start', '--silent', '--', '--ops-listen', 'off', '--log-level', 'info'], {
+      cwd: REPO,
+      env: { ...process.env, SQH_SOCKET: socket, SQH_STATE_DIR: path.join(dir, 'state2') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    const client = new AesmClient({ socketPath: socket, retryDeadlineMs: 20_000 });
+    expect(await client.getSupportedAttKeyIds()).toHaveLength(1);
+    expect(existsSync(socket)).toBe(true);
+    // What the terminal does on Ctrl-C: SIGINT to every process in the foreground group.
+    process.kill(-child.pid!, 'SIGINT');
+    // npm itself re-raises the SIGINT it got (what a shell shows as ^C); the daemon must have stopped cleanly.
+    const e = await exited;
+    expect(e.code === 0 || e.signal === 'SIGINT', JSON.stringify(e)).toBe(true);
+    expect(out.match(/"msg":"signal received: stopping"/g)).toHaveLength(1);
+    expect(out).not.toContain('second signal');
+    expect(out).toMatch(/"msg":"stopped"/);
+    expect(existsSync(socket)).toBe(false);
+  }, 60_000);
 });

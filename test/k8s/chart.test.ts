@@ -121,10 +121,12 @@ describe('the quote-helper DaemonSet', () => {
     expect(find('noWebhook', 'DaemonSet').spec.updateStrategy.rollingUpdate).toEqual({ maxSurge: 0, maxUnavailable: 1 });
   });
 
-  it('is node-critical, selects SGX nodes by the NFD label and tolerates the SGX taints', () => {
+  it('is node-critical, selects SGX nodes by the NFD label (hardware providers only) and tolerates the SGX taints', () => {
     const pod = find('default', 'DaemonSet').spec.template.spec;
     expect(pod.priorityClassName).toBe('system-node-critical');
-    expect(pod.nodeSelector).toEqual({ 'intel.feature.node.kubernetes.io/sgx': 'true' });
+    expect(pod.nodeSelector).toEqual({ 'intel.feature.node.kubernetes.io/sgx': 'true', 'kubernetes.io/os': 'linux' });
+    expect(find('sim', 'DaemonSet').spec.template.spec.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+    expect(find('noWebhook', 'DaemonSet').spec.template.spec.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
     expect(pod.tolerations).toContainEqual({ key: 'kubernetes.azure.com/sgx_epc_mem_in_MiB', operator: 'Exists', effect: 'NoSchedule' });
     expect(find('azure', 'DaemonSet').spec.template.spec.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
   });

@@ -29,8 +29,26 @@ describe('Dockerfile', () => {
     const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'), dockerfile.indexOf('AS dcap'));
     expect(runtime).toMatch(/^USER 65532:65532$/m);
     const dcap = dockerfile.slice(dockerfile.indexOf('AS dcap'));
-    for (const lib of ['libsgx-dcap-ql', 'libsgx-dcap-default-qpl', 'libsgx-quote-ex']) expect(dcap).toContain(lib);
+    for (const lib of ['libsgx-dcap-ql', 'libsgx-qe3-logic', 'libsgx-pce-logic', 'libsgx-ae-qe3', 'libsgx-ae-pce', 'libsgx-quote-ex']) expect(dcap).toContain(lib);
     expect(dcap).toMatch(/signed-by=/);
+    expect(dcap).toMatch(/^CMD \["serve", "--provider", "dcap"\]$/m);
+  });
+
+  it('dcap: the quote provider library is a build argument, Intel default QPL or Azure az-dcap-client, anything else refused', () => {
+    const dcap = dockerfile.slice(dockerfile.indexOf('AS dcap'));
+    expect(dcap).toMatch(/^ARG QPL=intel$/m);
+    const choice = /case "\$\{QPL\}" in([\s\S]*?)esac/.exec(dcap)![1];
+    expect(choice).toMatch(/intel\) qpl_packages="libsgx-dcap-default-qpl"/);
+    expect(choice).toMatch(/azure\)[\s\S]*packages\.microsoft\.com[\s\S]*qpl_packages="az-dcap-client"/);
+    expect(choice).toMatch(/\*\) echo "QPL must be intel or azure[^"]*" >&2; exit 1/);
+    expect(dcap).toMatch(/install -y --no-install-recommends \\\n[^\n]*\n[^\n]*\$\{qpl_packages\}/);
+  });
+
+  it('runs Node 24, pinned to the release CI tests on', () => {
+    const ci = readFileSync('.ci/run', 'utf8');
+    const tested = /^NODE24_VERSION=(\d+\.\d+\.\d+)/m.exec(ci)![1];
+    expect(dockerfile).toMatch(new RegExp(`^ARG NODE_IMAGE=node:${tested.replaceAll('.', '\\.')}-bookworm-slim$`, 'm'));
+    expect(tested.startsWith('24.')).toBe(true);
   });
 
   it("runs the package's CLI entry point, built where tsconfig.build.json puts it", () => {
