@@ -162,9 +162,7 @@ export function createPcsClient(opts: PcsClientOptions): PcsClient {
         throw new PcsError('TIMEOUT', `no answer from ${displayUrl(target)} within ${timeoutMs} ms`, { url: target, cause: err });
       }
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      let detail = cause?.code ?? cause?.message ?? e.message;
-      // fetch refuses the WHATWG "bad ports" (1, 22, 25, 6000, ...) before connecting at all.
-      if (detail === 'bad port') detail = `port ${new URL(target).port} is one fetch refuses to connect to (WHATWG "bad port" list); use another port`;
+      const detail = cause?.code ?? cause?.message ?? e.message;
       throw new PcsError('NETWORK', `cannot reach ${displayUrl(target)}: ${detail}`, { url: target, cause: err });
     }
   }

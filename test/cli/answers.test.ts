@@ -81,12 +81,6 @@ describe('verify --collateral-url failures', () => {
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
-
-  it('a port fetch refuses to use (WHATWG bad port) is named as such (exit 3)', async () => {
-    const r = await runCli(['verify', INTEL_QUOTE, '--collateral-url', 'http://127.0.0.1:6000']);
-    expect(r.code).toBe(3);
-    expect(r.stdout).toContain('port 6000 is one fetch refuses to connect to');
-  });
 });
 
 describe('collateral list', () => {

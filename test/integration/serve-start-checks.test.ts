@@ -17,7 +17,9 @@ const cleanEnv = { SQH_SOCKET: '', SQH_STATE_DIR: '', SQH_PROVIDER: '', SQH_OPS_
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'sqh-sc-'));
-  chmodSync(dir, 0o777);
+  // World-writable like /tmp (so `nobody` can use it), and sticky: the daemon refuses a socket
+  // directory that others can write without the sticky bit.
+  chmodSync(dir, 0o1777);
 });
 afterAll(() => removeDir(dir));
 
