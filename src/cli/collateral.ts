@@ -85,6 +85,7 @@ interface ServeOptions extends HttpOptions {
   noCache?: boolean;
   apiKey?: string;
   maxStale?: string;
+  maxAge?: string;
   logLevel: string;
 }
 
@@ -97,6 +98,7 @@ async function serve(o: ServeOptions): Promise<void> {
     throw cliError(e);
   }
   const maxStaleSeconds = nonNegativeInt('--max-stale', o.maxStale);
+  const maxAgeSeconds = nonNegativeInt('--max-age', o.maxAge);
   let backend: CollateralBackend;
   let banner: string;
   let cache: CollateralCache | undefined;
@@ -112,6 +114,7 @@ async function serve(o: ServeOptions): Promise<void> {
       client: createPcsClient({ baseUrl, ...clientOptions(o) }),
       cache,
       maxStaleSeconds,
+      maxAgeSeconds,
     });
     banner = `caching proxy for ${baseUrl} (${cache ? `cache ${cache.path}` : 'no cache'})`;
   } else {
@@ -276,6 +279,7 @@ export function register(program: Command): void {
     .option('--cache <file>', 'SQLite cache for --upstream (default: $SQH_COLLATERAL_CACHE, then ~/.cache/sgx-quote-helper/collateral.sqlite)')
     .option('--no-cache', 'proxy without caching')
     .option('--max-stale <seconds>', 'serve an expired cached copy at most this long when the upstream fails (default: no limit)')
+    .option('--max-age <seconds>', 'refetch a cached item once it is this old, even before its nextUpdate (default: at nextUpdate)')
     .option('--api-key <key>', `Intel PCS subscription key for the upstream (default: $${API_KEY_ENV})`)
     .option('--query <name=value>', 'extra query parameter on every upstream request, repeatable (Azure: api-version=…)', collect)
     .option('--header <name:value>', 'extra request header on every upstream request, repeatable (Azure IMDS: metadata:true)', collect)

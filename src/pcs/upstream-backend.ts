@@ -37,9 +37,11 @@ export function createUpstreamBackend(opts: {
   cache?: CollateralCache;
   now?: () => Date;
   maxStaleSeconds?: number;
+  /** Refetch a cached item once it is this old, even before its nextUpdate. */
+  maxAgeSeconds?: number;
 }): CollateralBackend & { readonly pcs: CachedPcs } {
   const { client } = opts;
-  const pcs = createCachedPcs({ client, cache: opts.cache, now: opts.now, maxStaleSeconds: opts.maxStaleSeconds });
+  const pcs = createCachedPcs({ client, cache: opts.cache, now: opts.now, maxStaleSeconds: opts.maxStaleSeconds, maxAgeSeconds: opts.maxAgeSeconds });
 
   const signed = (r: SignedJsonResponse, header: string, info: Pick<ServedItem, 'cache' | 'stale'>): ServedItem => ({
     body: r.rawBody,
