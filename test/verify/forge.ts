@@ -37,13 +37,15 @@ export interface ForgeOptions {
   editSigned?: (raw: Buffer) => void;
   /** Skip writing the S3 binding into the QE report data. */
   keepReportData?: boolean;
+  /** Put these 64 bytes in as the attestation public key (bound by S3, but maybe not a curve point). */
+  rawAttestPubKey?: Buffer;
 }
 
 /** A quote (any version) with its QE report, binding and signatures redone: valid unless an edit breaks it. */
 export function forgeQuote(input: Buffer | Quote, o: ForgeOptions): Buffer {
   const q = Buffer.isBuffer(input) ? parseQuote(input) : input;
   const att = o.attestationKey ?? newP256();
-  const attestPubKey = rawPublicKey(att);
+  const attestPubKey = o.rawAttestPubKey ?? rawPublicKey(att);
   const authData = o.authData ?? q.qe.qeAuthData;
   const report = Buffer.from(q.qe.qeReportRaw);
   if (!o.keepReportData) {

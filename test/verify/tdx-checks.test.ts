@@ -168,6 +168,19 @@ describe('TDX checks on the real TDX quote re-signed under the simulator\'s PKI'
     fails(await check(quote(), { qeIdentityBody: body, qeIdentitySignature: signJson(body, tcbKey) }), 'QE_IDENTITY_MISMATCH', /needs TD_QE/);
   });
 
+  it('§5.F.3 a TCB info v2 (no id, SGX only) for the TDX quote → TCB_INFO_MISMATCH', async () => {
+    const o = JSON.parse(sim.tcbInfoBody) as Json;
+    o.version = 2;
+    delete o.id;
+    for (const l of o.tcbLevels as Json[]) {
+      const t = l.tcb as Json;
+      (t.sgxtcbcomponents as Array<{ svn: number }>).forEach((c, i) => (t[`sgxtcbcomp${String(i + 1).padStart(2, '0')}svn`] = c.svn));
+      delete t.sgxtcbcomponents;
+    }
+    const body = JSON.stringify(o);
+    fails(await check(quote(), { tcbInfoBody: body, tcbInfoSignature: signJson(body, tcbKey) }), 'TCB_INFO_MISMATCH', /version 2 cannot describe a TDX platform/);
+  });
+
   it('§5.F.3 an SGX TCB info (re-signed, same FMSPC) for the TDX quote → TCB_INFO_MISMATCH', async () => {
     fails(await check(quote(), { tcbInfoBody: sim.tcbInfoBody, tcbInfoSignature: sim.tcbInfoSignature }), 'TCB_INFO_MISMATCH', /is for SGX/);
   });
