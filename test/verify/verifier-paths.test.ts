@@ -39,6 +39,10 @@ describe('quote header and attestation key', () => {
     const r = await verifyQuote(q, { ...roots(), collateral: sim, now: AT });
     expect(r.reason).toBe('QUOTE_FORMAT');
     expect(r.message).toMatch(/vendor id .* is not Intel's/);
+    // Failed before the chain was looked at: nothing is claimed about it.
+    expect(r.simulated).toBe(false);
+    expect(r.advisoryIds).toEqual([]);
+    expect(r.fmspc).toBeUndefined();
   });
 
   it('an attestation "key" that is not a P-256 point → QUOTE_FORMAT', async () => {
@@ -78,7 +82,9 @@ describe('collateral, time and policy come from the call or the verifier', () =>
     expect(asked).toBe(0);
     const other: Collateral = { ...sim, pckCrl: await crl(keys.pckCa, NOW, new Date(NOW.getTime() + 86_400_000), [keys.pckSerial]) };
     expect((await v.verify(quote, { collateral: other })).reason).toBe('PCK_REVOKED');
-    expect((await createVerifier({ ...roots(), source, now: AT }).verify(quote)).ok).toBe(true);
+    const fromSource = await createVerifier({ ...roots(), source, now: AT }).verify(quote);
+    expect(fromSource.ok).toBe(true);
+    expect(fromSource.collateralStale).toBeUndefined();
     expect(asked).toBe(1);
   });
 
@@ -142,6 +148,23 @@ describe('bounded caches', () => {
     expect(v.cacheSize).toBe(2);
     expect((await v.verify(quote, { collateral: sets[0] })).ok).toBe(true);
     expect(v.cacheSize).toBe(2);
+  });
+
+  it('the context cache is per PCK chain: another chain on the same collateral is checked, not served from the cache', async () => {
+    const v = createVerifier({ ...roots(), collateral: sim, now: AT });
+    expect((await v.verify(quote)).ok).toBe(true);
+    // Same collateral, a chain whose PCK leaf is signed by a key that is not the PCK CA's.
+    const { cryptoKeys, makeCert, pemOf, pemList, keyObjectOf } = await import('./forge.js');
+    const x509 = await import('@peculiar/x509');
+    const ext = new x509.X509Certificate(sim.pckCertPem).getExtension('1.2.840.113741.1.13.1')!;
+    const lk = await cryptoKeys();
+    const leaf = await makeCert({ cn: 'Intel SGX PCK Certificate', keys: lk, signer: await cryptoKeys(), issuerName: keys.pckCa.cert.subjectName, ca: false, extra: [ext] });
+    const chain = pemList(sim.pckCertChainPem);
+    const q = forgeQuote(quote, { pckKey: await keyObjectOf(lk), chainPem: [pemOf(leaf), chain[1], chain[2]] });
+    const r = await v.verify(q);
+    expect(r.reason).toBe('PCK_CHAIN_INVALID');
+    expect(v.cacheSize).toBe(2);
+    expect((await v.verify(quote)).ok).toBe(true);
   });
 
   it('a cached failure is answered again with the same reason', async () => {
