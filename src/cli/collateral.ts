@@ -125,6 +125,7 @@ interface ServeOptions extends HttpOptions, ServerLimitFlags {
   noCache?: boolean;
   apiKey?: string;
   maxStale?: string;
+  maxAge?: string;
   logLevel: string;
 }
 
@@ -143,6 +144,7 @@ async function serve(o: ServeOptions): Promise<void> {
   const limits = serverLimitsFrom(o);
   // stderr: stdout carries the "listening on" line scripts read.
   const logger = createJsonLogger(o.logLevel as LogLevel, { component: 'collateral', destination: pino.destination(2) });
+  const maxAgeSeconds = nonNegativeInt('--max-age', o.maxAge);
   let backend: CollateralBackend;
   let banner: string;
   let cache: CollateralCache | undefined;
@@ -160,6 +162,7 @@ async function serve(o: ServeOptions): Promise<void> {
       maxStaleSeconds,
       // The cache is a copy: a fault is answered from the upstream; say so, with what was done about it.
       onCacheFault: (f) => logger.warn(f, `collateral cache ${f.op} fault for ${f.kind} ${f.key}, answered from the upstream${f.movedAside ? `; damaged file moved to ${f.movedAside} and recreated` : ''}`),
+      maxAgeSeconds,
     });
     banner = `caching proxy for ${baseUrl} (${cache ? `cache ${cache.path}` : 'no cache'})`;
   } else {
@@ -328,6 +331,7 @@ export function register(program: Command): void {
     .option('--cache <file>', 'SQLite cache for --upstream (default: $SQH_COLLATERAL_CACHE, then ~/.cache/sgx-quote-helper/collateral.sqlite)')
     .option('--no-cache', 'proxy without caching')
     .option('--max-stale <seconds>', 'serve an expired cached copy at most this long when the upstream fails (default: no limit)')
+    .option('--max-age <seconds>', 'refetch a cached item once it is this old, even before its nextUpdate (default: at nextUpdate)')
     .option('--api-key <key>', `Intel PCS subscription key for the upstream (default: $${API_KEY_ENV})`)
     .option('--query <name=value>', 'extra query parameter on every upstream request, repeatable (Azure: api-version=…)', collect)
     .option('--header <name:value>', 'extra request header on every upstream request, repeatable (Azure IMDS: metadata:true)', collect)

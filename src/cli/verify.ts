@@ -35,6 +35,7 @@ interface VerifyCliOptions {
   allowExpiredCollateral?: boolean;
   maxCollateralAge?: string;
   allowTrailingData?: boolean;
+  cacheMaxAge?: string;
   progress?: boolean;
 }
 
@@ -58,6 +59,7 @@ export function register(program: Command): void {
     .option('--collateral-bundle <file>', 'collateral from a file: dcap-qvl QuoteCollateralV3 JSON, our bundle, or a JSON array of them')
     .option('--collateral-url <url>', 'collateral from a PCS v4-shaped service (Intel PCS, a PCCS, Azure THIM, `collateral serve`)')
     .option('--cache <file>', 'with --collateral-url: go through this SQLite collateral cache (default: $SQH_COLLATERAL_CACHE if set)')
+    .option('--cache-max-age <age>', 'with --cache: refetch a cached item once it is this old, even before its nextUpdate (seconds, or e.g. 12h)')
     .option('--trust-root <file>', "trusted root certificate (PEM or DER), repeatable; replaces Intel's root — use the word 'intel' to keep it", collect)
     .option('--at <time>', 'verify as of this ISO 8601 time (default: now)')
     .option('--accept-status <list>', `comma-separated statuses the policy accepts (default: UpToDate,SWHardeningNeeded,ConfigurationNeeded,ConfigurationAndSWHardeningNeeded)`)
@@ -95,9 +97,9 @@ function parseTime(v: string): Date {
   return d;
 }
 
-function parseAge(v: string): number {
+function parseAge(v: string, flag = '--max-collateral-age'): number {
   const m = /^(\d+)([smhd]?)$/.exec(v.trim());
-  if (!m) throw new CliError(`--max-collateral-age ${JSON.stringify(v)}: use seconds or a number with s, m, h or d (e.g. 30d)`, EXIT_BAD_INPUT);
+  if (!m) throw new CliError(`${flag} ${JSON.stringify(v)}: use seconds or a number with s, m, h or d (e.g. 30d)`, EXIT_BAD_INPUT);
   return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
 }
 
@@ -178,6 +180,10 @@ async function collateralOptions(o: VerifyCliOptions): Promise<{ collateral?: Co
       throw new CliError(`--collateral-url: ${(e as Error).message}`, EXIT_BAD_INPUT);
     }
     const cachePath = o.cache ?? process.env.SQH_COLLATERAL_CACHE;
+    const maxAgeSeconds = o.cacheMaxAge === undefined ? undefined : parseAge(o.cacheMaxAge, '--cache-max-age');
+    if (maxAgeSeconds !== undefined && !cachePath) {
+      throw new CliError('--cache-max-age needs a cache: give --cache FILE (or set SQH_COLLATERAL_CACHE)', EXIT_BAD_INPUT);
+    }
     let cache: CollateralCache | undefined;
     if (cachePath) {
       try {
@@ -186,7 +192,8 @@ async function collateralOptions(o: VerifyCliOptions): Promise<{ collateral?: Co
         throw new CliError((e as Error).message, EXIT_BAD_INPUT);
       }
     }
-    return { source: createPcsCollateralSource({ client, ...(cache ? { cache } : {}) }), ...(cache ? { close: () => cache?.close() } : {}) };
+    const source = createPcsCollateralSource({ client, ...(cache ? { cache } : {}), ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}) });
+    return { source, ...(cache ? { close: () => cache?.close() } : {}) };
   }
   if (o.cache) throw new CliError('--cache needs --collateral-url', EXIT_BAD_INPUT);
   throw new CliError('no collateral: give --collateral-bundle FILE or --collateral-url URL', EXIT_BAD_INPUT);

@@ -38,9 +38,11 @@ export function createUpstreamBackend(opts: {
   now?: () => Date;
   maxStaleSeconds?: number;
   onCacheFault?: (fault: CacheFault) => void;
+  /** Refetch a cached item once it is this old, even before its nextUpdate. */
+  maxAgeSeconds?: number;
 }): CollateralBackend & { readonly pcs: CachedPcs } {
   const { client } = opts;
-  const pcs = createCachedPcs({ client, cache: opts.cache, now: opts.now, maxStaleSeconds: opts.maxStaleSeconds, onCacheFault: opts.onCacheFault });
+  const pcs = createCachedPcs({ client, cache: opts.cache, now: opts.now, maxStaleSeconds: opts.maxStaleSeconds, maxAgeSeconds: opts.maxAgeSeconds, onCacheFault: opts.onCacheFault });
 
   const signed = (r: SignedJsonResponse, header: string, info: Pick<ServedItem, 'cache' | 'stale'>): ServedItem => ({
     body: r.rawBody,

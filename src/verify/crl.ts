@@ -100,8 +100,3 @@ export function crlSignedBy(crl: ParsedCrl, issuerKey: KeyObject): boolean {
 export function crlHasRequiredExtensions(crl: ParsedCrl): boolean {
   return crl.extensionOids.has(OID.crlNumber) && crl.extensionOids.has(OID.authorityKeyIdentifier);
 }
-
-/** QVL `CrlStore::expired`: valid only when thisUpdate ≤ t ≤ nextUpdate. */
-export function crlExpiredAt(crl: ParsedCrl, t: Date): boolean {
-  return t.getTime() < crl.thisUpdate.getTime() || (crl.nextUpdate !== undefined && t.getTime() > crl.nextUpdate.getTime());
-}

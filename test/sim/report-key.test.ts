@@ -28,20 +28,45 @@ const QE: ReportKeyTarget = {
 };
 
 describe('report key derivation (dd_report_key_t)', () => {
+  // dd_report_key_t as laid out in spec §6 (C natural alignment, computed with gcc from Intel's header),
+  // written out here so the test does not take the offsets from the code it checks.
+  const SPEC = { keyName: 0, attributes: 8, miscSelect: 24, ownerEpoch: 28, mrEnclave: 44, cpuSvn: 76, configSvn: 92, configId: 94, keyId: 158, size: 192 };
+
+  it('the exported layout is the spec §6 table', () => {
+    const { size, ...offsets } = SPEC;
+    expect({ ...DdReportKeyOffsets }).toEqual(offsets);
+    expect(DD_REPORT_KEY_SIZE).toBe(size);
+  });
+
   it('lays out the 192-byte derivation data at the spec §6 offsets', () => {
-    const dd = reportKeyDerivationData(secret, { ...QE, miscSelect: 0x01020304, configSvn: 0x0a0b }, secret.keyId);
-    expect(dd.length).toBe(DD_REPORT_KEY_SIZE);
-    expect(dd.readUInt16LE(DdReportKeyOffsets.keyName)).toBe(3);
-    expect(dd.readBigUInt64LE(DdReportKeyOffsets.attributes)).toBe(0x15n);
-    expect(dd.readUInt32LE(DdReportKeyOffsets.miscSelect)).toBe(0x01020304);
-    expect(dd.subarray(DdReportKeyOffsets.ownerEpoch, DdReportKeyOffsets.ownerEpoch + 16)).toEqual(secret.ownerEpoch);
-    expect(dd.subarray(DdReportKeyOffsets.mrEnclave, DdReportKeyOffsets.mrEnclave + 32)).toEqual(QE.mrEnclave);
-    expect(dd.subarray(DdReportKeyOffsets.cpuSvn, DdReportKeyOffsets.cpuSvn + 16)).toEqual(secret.cpuSvn);
-    expect(dd.readUInt16LE(DdReportKeyOffsets.configSvn)).toBe(0x0a0b);
-    expect(dd.subarray(DdReportKeyOffsets.keyId, DdReportKeyOffsets.keyId + 32)).toEqual(secret.keyId);
-    // padding between key_name and attributes, and after key_id, stays zero
-    expect(dd.subarray(2, DdReportKeyOffsets.attributes).every((b) => b === 0)).toBe(true);
-    expect(dd.subarray(DdReportKeyOffsets.keyId + 32).every((b) => b === 0)).toBe(true);
+    const configId = Buffer.from(Array.from({ length: 64 }, (_, i) => 0x80 + i));
+    const dd = reportKeyDerivationData(secret, { ...QE, miscSelect: 0x01020304, configSvn: 0x0a0b, configId }, secret.keyId);
+    expect(dd.length).toBe(SPEC.size);
+    expect(dd.readUInt16LE(SPEC.keyName)).toBe(3);
+    // attributes: flags LE (8 bytes) then xfrm LE (8 bytes)
+    expect(dd.subarray(SPEC.attributes, SPEC.attributes + 16).toString('hex')).toBe('1500000000000000' + 'e700000000000000');
+    expect(dd.subarray(SPEC.miscSelect, SPEC.miscSelect + 4).toString('hex')).toBe('04030201');
+    expect(dd.subarray(SPEC.ownerEpoch, SPEC.ownerEpoch + 16)).toEqual(secret.ownerEpoch);
+    expect(dd.subarray(SPEC.mrEnclave, SPEC.mrEnclave + 32)).toEqual(QE.mrEnclave);
+    expect(dd.subarray(SPEC.cpuSvn, SPEC.cpuSvn + 16)).toEqual(secret.cpuSvn);
+    expect(dd.subarray(SPEC.configSvn, SPEC.configSvn + 2).toString('hex')).toBe('0b0a');
+    expect(dd.subarray(SPEC.configId, SPEC.configId + 64)).toEqual(configId);
+    expect(dd.subarray(SPEC.keyId, SPEC.keyId + 32)).toEqual(secret.keyId);
+    // Padding between key_name and attributes, and after key_id, stays zero; nothing else is written.
+    expect(dd.subarray(2, SPEC.attributes).every((b) => b === 0)).toBe(true);
+    expect(dd.subarray(SPEC.keyId + 32).every((b) => b === 0)).toBe(true);
+    const expected = Buffer.alloc(SPEC.size);
+    expected.writeUInt16LE(3, SPEC.keyName);
+    expected.writeBigUInt64LE(0x15n, SPEC.attributes);
+    expected.writeBigUInt64LE(0xe7n, SPEC.attributes + 8);
+    expected.writeUInt32LE(0x01020304, SPEC.miscSelect);
+    secret.ownerEpoch.copy(expected, SPEC.ownerEpoch);
+    QE.mrEnclave.copy(expected, SPEC.mrEnclave);
+    secret.cpuSvn.copy(expected, SPEC.cpuSvn);
+    expected.writeUInt16LE(0x0a0b, SPEC.configSvn);
+    configId.copy(expected, SPEC.configId);
+    secret.keyId.copy(expected, SPEC.keyId);
+    expect(dd.toString('hex')).toBe(expected.toString('hex'));
   });
 
   it.each([

@@ -85,6 +85,18 @@ describe('sgx-quote-helper verify', () => {
     }
   });
 
+  it('--cache-max-age: needs a cache, and says what a valid age looks like', () => {
+    const env = { ...process.env };
+    delete env.SQH_COLLATERAL_CACHE;
+    const run = (...args: string[]) => spawnSync(process.execPath, [...ARGS, `${TD}/dcap-qvl/sgx_quote`, '--collateral-url', 'http://127.0.0.1:9', ...args], { encoding: 'utf8', env });
+    const noCache = run('--cache-max-age', '12h');
+    expect(noCache.status).toBe(2);
+    expect(noCache.stderr).toMatch(/--cache-max-age needs a cache: give --cache FILE/);
+    const bad = run('--cache-max-age', 'soon', '--cache', '/nonexistent/dir/c.sqlite');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--cache-max-age "soon": use seconds or a number with s, m, h or d/);
+  });
+
   describe('--collateral-url against our collateral server (sim backend, loopback)', () => {
     const t = tempDir('sqh-verify-cli-');
     let url = '';

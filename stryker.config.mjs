@@ -1,0 +1,31 @@
+// Mutation testing (docs/mutation-testing.md): `npm run test:mutation`, or one directory at a time with
+// `npm run test:mutation -- --mutate 'src/verify/**/*.ts'`. Not part of .ci/run (too heavy for its budget).
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutation.config.ts' },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  coverageAnalysis: 'perTest',
+  // Module-level constants run at import, so their mutants need every test; they are listed as ignored.
+  ignoreStatic: true,
+  mutate: [
+    'src/verify/**/*.ts',
+    'src/sgx/**/*.ts',
+    'src/aesm/**/*.ts',
+    '!src/aesm/gen/**',
+    'src/daemon/dispatcher.ts',
+  ],
+  // Two cores are shared on the development machine; raise with --concurrency where there are more.
+  concurrency: 2,
+  timeoutMS: 30_000,
+  incremental: true,
+  incrementalFile: 'reports/mutation/stryker-incremental.json',
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/index.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  thresholds: { high: 90, low: 80, break: null },
+};
