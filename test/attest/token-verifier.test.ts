@@ -94,7 +94,7 @@ describe('verifyAttestationToken (strict)', () => {
   });
 
   it('pinned signer CA: the issuer chain must contain it', async () => {
-    const ca = Buffer.from(jwks.keys[0].x5c![1] as string, 'base64');
+    const ca = Buffer.from((jwks.keys[0].x5c as string[])[1], 'base64');
     expect(await verify(good(), { trustedSigners: [ca] })).toMatchObject({ ok: true });
     expect(await verify(good(), { trustedSigners: [attacker.pem] })).toMatchObject({ ok: false, reason: 'CERTIFICATE_INVALID' });
   });
