@@ -26,6 +26,11 @@ export interface AttesterOptions {
   /** token lifetime (MAA: 8 h) */
   tokenLifetimeSeconds?: number;
   now?: () => Date;
+  /**
+   * Evaluate certificates, CRLs and collateral as of this time instead of now (tests and forensics with
+   * published collateral that has since expired). Tokens are still issued at the real time.
+   */
+  verifyAt?: Date;
 }
 
 export interface Attestation {
@@ -129,7 +134,7 @@ export class Attester {
       ...(opts.collateral ? { collateral: opts.collateral } : {}),
       ...(source ? { source } : {}),
       ...(opts.trustedRoots ? { trustedRoots: opts.trustedRoots } : {}),
-      now: this.now,
+      now: opts.verifyAt ?? this.now,
       policy: opts.policy.policy,
     });
   }
@@ -166,7 +171,7 @@ export class Attester {
 
     const slot: { collateral?: Collateral } = {};
     const now = this.now();
-    const result = await this.seen.run(slot, () => this.verifier.verify(quote, { now }));
+    const result = await this.seen.run(slot, () => this.verifier.verify(quote, { now: this.opts.verifyAt ?? now }));
     if (!result.ok) {
       if (result.reason === 'COLLATERAL_UNAVAILABLE' || result.reason === 'COLLATERAL_MISSING') {
         throw new AttestError(503, 'CollateralUnavailable', `collateral for this platform could not be obtained: ${result.message ?? result.reason}`);

@@ -61,6 +61,8 @@ export interface AttestServiceOptions {
   logger?: Logger;
   defaultMetrics?: boolean;
   now?: () => Date;
+  /** see AttesterOptions.verifyAt */
+  verifyAt?: Date;
 }
 
 export interface AttestService {
@@ -238,6 +240,7 @@ export async function startAttestService(o: AttestServiceOptions): Promise<Attes
     ...(o.source ? { source: o.source } : {}),
     ...(o.trustedRoots ? { trustedRoots: o.trustedRoots } : {}),
     ...(o.now ? { now: o.now } : {}),
+    ...(o.verifyAt ? { verifyAt: o.verifyAt } : {}),
   });
 
   const ring = keys;
@@ -265,14 +268,15 @@ export async function startAttestService(o: AttestServiceOptions): Promise<Attes
   watcher?.start();
   for (const t of timers) t.unref();
 
-  log.info({
-    url: issuer, issuer, tls: !!tlsInitial, signingKey: keys.active?.kid, alg: keys.active?.alg, policy: o.policy.source,
-    policyHash: attester.policyHash, simulatedRootsTrusted, tokenLifetimeSeconds: lifetime,
-  }, 'attestation service listening');
   if (simulatedRootsTrusted) {
     log.warn({ simulatedRoots },
       'SIMULATED roots are trusted: quotes chained to them are verified and their tokens carry "x-sqh-simulated": true and "x-sqh-platform": "SIMULATED"; never trust such a service for production secrets');
   }
+  log.info({
+    url: issuer, issuer, tls: !!tlsInitial, signingKey: keys.active?.kid, alg: keys.active?.alg, policy: o.policy.source,
+    policyHash: attester.policyHash, simulatedRootsTrusted, tokenLifetimeSeconds: lifetime,
+    ...(o.verifyAt ? { verifyAt: o.verifyAt.toISOString() } : {}),
+  }, 'attestation service listening');
   if (!tlsInitial) log.warn('plain HTTP: for loopback development only; tokens and runtime data travel unencrypted');
 
   return {
