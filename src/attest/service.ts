@@ -123,7 +123,10 @@ export async function startAttestService(o: AttestServiceOptions): Promise<Attes
 
   const tlsInitial = o.tls ? loadTlsMaterial(o.tls.certPath, o.tls.keyPath) : undefined;
   const app = Fastify({
-    ...(tlsInitial ? { https: { cert: tlsInitial.cert, key: tlsInitial.key, minVersion: 'TLSv1.2' as const } } : {}),
+    // Node checks header/request deadlines on a timer (30 s by default); check every second so they hold.
+    ...(tlsInitial
+      ? { https: { cert: tlsInitial.cert, key: tlsInitial.key, minVersion: 'TLSv1.2' as const, connectionsCheckingInterval: 1000 } }
+      : { http: { connectionsCheckingInterval: 1000 } }),
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyLimit,
