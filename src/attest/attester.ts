@@ -6,7 +6,7 @@ import { createVerifier, type QuoteVerifier, type VerificationResult } from '../
 import { decodeBinary } from './base64.js';
 import { sgxClaims, tdxClaims, type BoundData } from './claims.js';
 import { AttestError } from './errors.js';
-import { signJws } from './jws.js';
+import { signJwsAsync } from './jws.js';
 import type { KeyRing } from './keys.js';
 import { policyHash, type AttestPolicy } from './policy.js';
 
@@ -190,7 +190,7 @@ export class Attester {
       ...(nonce !== undefined ? { nonce: nonce as string } : {}),
     };
     const claims = quote.body.type === 'sgx' ? sgxClaims(input) : tdxClaims(input);
-    const token = signJws({ alg: key.alg, jku: `${this.opts.issuer}/certs`, kid: key.kid, typ: 'JWT' }, claims, key.privateKey);
+    const token = await signJwsAsync({ alg: key.alg, jku: `${this.opts.issuer}/certs`, kid: key.kid, typ: 'JWT' }, claims, key.privateKey);
     return { token, result, claims };
   }
 }

@@ -1,6 +1,6 @@
 export * from './errors.js';
 export { decodeBinary, base64url } from './base64.js';
-export { signJws, decodeJws, verifyJwsSignature, JWS_ALGORITHMS, MAX_TOKEN_LENGTH } from './jws.js';
+export { signJws, signJwsAsync, decodeJws, verifyJwsSignature, JWS_ALGORITHMS, MAX_TOKEN_LENGTH } from './jws.js';
 export type { JwsAlgorithm, JwsHeader, DecodedJws } from './jws.js';
 export { KeyRing, KeyStoreError, ensureStateKeys, rotateStateKey, jwkSet, kidOf } from './keys.js';
 export type { SigningKey, KeySource, StateKeyOptions } from './keys.js';

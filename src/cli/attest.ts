@@ -140,6 +140,9 @@ async function serve(o: ServeOptions): Promise<void> {
     if (e instanceof ListenAddressError) throw new CliError(`--listen: ${e.message}`, EXIT_BAD_INPUT);
     throw e;
   }
+  if (!o.publicUrl && (listen.host === '0.0.0.0' || listen.host === '::')) {
+    throw new CliError(`--listen ${o.listen} listens on every address; give --public-url https://NAME:PORT, the URL clients use (it is the token issuer)`, EXIT_BAD_INPUT);
+  }
   if (!!o.tlsCert !== !!o.tlsKey) throw new CliError('--tls-cert and --tls-key go together', EXIT_BAD_INPUT);
   if (!o.tlsCert && !o.insecureHttp) throw new CliError('give --tls-cert F --tls-key F, or --insecure-http for loopback development', EXIT_BAD_INPUT);
   if (o.tlsCert && o.insecureHttp) throw new CliError('give either TLS files or --insecure-http, not both', EXIT_BAD_INPUT);

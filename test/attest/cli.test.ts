@@ -168,12 +168,14 @@ describe('attest command line errors', () => {
   it('usage errors exit 2 with one line and no stack trace', async () => {
     const rs = await Promise.all([
       run('attest', 'serve', '--listen', '127.0.0.1:0', '--state-dir', w.dir, '--collateral-bundle', join(w.dir, 'sim-collateral.json')),
-      run('attest', 'serve', '--listen', '0.0.0.0:0', '--insecure-http', '--state-dir', join(w.dir, 'x'), '--collateral-bundle', join(w.dir, 'sim-collateral.json')),
+      run('attest', 'serve', '--listen', '0.0.0.0:0', '--insecure-http', '--public-url', 'http://attest.test:8080', '--state-dir', join(w.dir, 'x'), '--collateral-bundle', join(w.dir, 'sim-collateral.json')),
       run('attest', 'serve', '--listen', '127.0.0.1:0', '--insecure-http', '--state-dir', join(w.dir, 'x'), '--collateral-bundle', join(w.dir, 'sim-collateral.json'), '--policy', join(w.dir, 'sim-collateral.json')),
       run('attest', 'serve', '--listen', '127.0.0.1:0', '--insecure-http', '--state-dir', join(w.dir, 'x')),
       run('attest', 'token', 'nope', '--issuer', 'https://x'),
+      run('attest', 'serve', '--listen', '0.0.0.0:8443', '--tls-cert', w.tlsCert, '--tls-key', w.tlsKey, '--state-dir', join(w.dir, 'x'), '--collateral-bundle', join(w.dir, 'sim-collateral.json')),
     ]);
-    expect(rs.map((r) => r.status)).toEqual([2, 2, 2, 2, 2]);
+    expect(rs.map((r) => r.status)).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(rs[5].stderr).toMatch(/give --public-url/);
     expect(rs[0].stderr).toMatch(/--tls-cert F --tls-key F, or --insecure-http/);
     expect(rs[1].stderr).toMatch(/not a loopback address/);
     expect(rs[2].stderr).toMatch(/--policy: .*unknown field/);
