@@ -204,7 +204,7 @@ export async function startAttestService(o: AttestServiceOptions): Promise<Attes
     const base = issuer;
     return reply.send({
       response_types_supported: ['token', 'none'],
-      id_token_signing_alg_values_supported: [...new Set(['RS256', keys?.active?.alg ?? 'RS256'])],
+      id_token_signing_alg_values_supported: [...new Set((keys?.published(o.now?.() ?? new Date()) ?? []).map((k) => k.alg))],
       revocation_endpoint: `${base}/revoke`,
       issuer: base,
       jwks_uri: `${base}/certs`,

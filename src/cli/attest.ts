@@ -245,7 +245,7 @@ async function token(input: string, o: TokenOptions): Promise<number> {
     ...(o.mrenclave ? { expectedMrEnclave: o.mrenclave } : {}),
     ...(o.mrsigner ? { expectedMrSigner: o.mrsigner } : {}),
   });
-  const claims = r.ok ? r.claims : r.claims;
+  const claims = r.claims;
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ verified: r.ok, ...(r.ok ? {} : { reason: r.reason, message: r.message }), header: r.header, claims }, null, 2)}\n`);
   } else {

@@ -140,6 +140,7 @@ describe('attest serve (process) with real quotes and their published collateral
     expect(res.body.svn).toBe(q.body.report.isvSvn);
     const claims = decodePart(res.token.serialize(), 1);
     expect(decodePart(res.token.serialize(), 0).alg).toBe('ES256');
+    expect((await c.getOpenIdMetadata()).id_token_signing_alg_values_supported).toEqual(['ES256']);
     expect(claims).toMatchObject({ 'x-sqh-simulated': false, 'x-sqh-tcb-status': 'ConfigurationAndSWHardeningNeeded', 'x-sqh-advisory-ids': ['INTEL-SA-00289', 'INTEL-SA-00615'] });
     expect(claims['x-sqh-platform']).toBeUndefined();
     // a real token: our strict verifier accepts it without --allow-simulated (it is not a debug enclave, or the flag says so)
