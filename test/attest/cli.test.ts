@@ -118,6 +118,22 @@ describe('attest serve (process) with a simulated platform', () => {
     expect(wrongIssuer.status).toBe(1);
   }, 60_000);
 
+  it('attest rotate-key + SIGHUP: the new key signs, the old one stays published', async () => {
+    const before = (await raw(`${url}/certs`, { ca: w.tlsCertPem })).json.keys.map((k: { kid: string }) => k.kid);
+    const r = await run('attest', 'rotate-key', '--state-dir', join(w.dir, 'state'), '--issuer', url);
+    expect(r.status).toBe(0);
+    const kid = /new signing key (\S+);/.exec(r.stdout)![1];
+    child.kill('SIGHUP');
+    let keys: string[] = [];
+    for (let i = 0; i < 100 && keys[0] !== kid; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      keys = (await raw(`${url}/certs`, { ca: w.tlsCertPem })).json.keys.map((k: { kid: string }) => k.kid);
+    }
+    expect(keys).toEqual([kid, ...before]);
+    const res = await client().attestSgxEnclave(simQuoteFor(w.platform, undefined));
+    expect(decodePart(res.token.serialize(), 0).kid).toBe(kid);
+  }, 60_000);
+
   it('exits 0 on SIGTERM', async () => {
     expect(await stop(child)).toBe(0);
   });
