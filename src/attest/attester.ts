@@ -109,6 +109,9 @@ export class Attester {
   readonly policyHash: string;
   /** true when the last collateral request failed (readiness) */
   collateralFailing = false;
+  private failedQuery: Parameters<CollateralSource['get']>[0] | undefined;
+  private probing: Promise<boolean> | undefined;
+  private lastProbe = 0;
 
   constructor(private readonly opts: AttesterOptions) {
     this.now = opts.now ?? (() => new Date());
@@ -126,6 +129,7 @@ export class Attester {
           return c;
         } catch (e) {
           this.collateralFailing = true;
+          this.failedQuery = q;
           throw e;
         }
       },
@@ -137,6 +141,29 @@ export class Attester {
       now: opts.verifyAt ?? this.now,
       policy: opts.policy.policy,
     });
+  }
+
+  /**
+   * Readiness: while the collateral source is failing, retry the query that failed (at most every 5 s,
+   * one at a time), so an instance taken out of a load balancer comes back by itself once the source
+   * answers again — it would get no attestation traffic to find out otherwise.
+   */
+  async collateralReady(): Promise<boolean> {
+    if (!this.collateralFailing || !this.failedQuery || !this.opts.source) return !this.collateralFailing;
+    if (this.probing) return this.probing;
+    if (Date.now() - this.lastProbe < 5000) return false;
+    this.lastProbe = Date.now();
+    const q = this.failedQuery;
+    this.probing = this.opts.source.get(q).then(
+      () => {
+        this.collateralFailing = false;
+        return true;
+      },
+      () => false,
+    ).finally(() => {
+      this.probing = undefined;
+    });
+    return this.probing;
   }
 
   async attest(type: AttestationType, body: unknown): Promise<Attestation> {

@@ -214,10 +214,10 @@ export async function startAttestService(o: AttestServiceOptions): Promise<Attes
     });
   });
 
-  const ready = () => !closing && !!keys?.active && !!attester && !attester.collateralFailing;
+  const ready = async () => !closing && !!keys?.active && !!attester && (await attester.collateralReady());
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    if (ready()) return { status: 'ready' };
+    if (await ready()) return { status: 'ready' };
     const why = closing ? 'shutting down' : !keys?.active ? 'no signing key' : attester?.collateralFailing ? 'the collateral source is failing' : 'starting';
     return reply.code(503).send({ status: 'not ready', reason: why });
   });
@@ -247,12 +247,16 @@ export async function startAttestService(o: AttestServiceOptions): Promise<Attes
   });
 
   const ring = keys;
+  let lastKeyError = '';
   const reloadKeys = () => {
     try {
       if (ring.reload()) log.info({ active: ring.active?.kid, published: ring.published().map((k) => k.kid) }, 'signing keys reloaded');
+      lastKeyError = '';
     } catch (e) {
       if (!(e instanceof KeyStoreError)) throw e;
-      log.warn(`signing keys not reloaded, keeping the current ones: ${e.message}`);
+      // Report a given broken state once, not on every tick.
+      if (e.message !== lastKeyError) log.warn(`signing keys not reloaded, keeping the current ones: ${e.message}`);
+      lastKeyError = e.message;
     }
   };
   timers.push(setInterval(reloadKeys, o.keyReloadIntervalMs ?? 10_000));

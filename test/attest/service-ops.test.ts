@@ -160,6 +160,20 @@ describe('collateral from our collateral server through the SQLite cache; readin
       const ready = await raw(`${down.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(ready.json.reason).toMatch(/collateral/);
+      // the source comes back (same address): /readyz retries the failed query and the instance is ready again
+      const again = createCollateralServer({ backend: await createSimBackend({ platform: w.platform }) });
+      await again.listen({ host: '127.0.0.1', port: Number(new URL(pcsUrl).port) });
+      try {
+        let status = 0;
+        for (let i = 0; i < 100 && status !== 200; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          status = (await raw(`${down.url}/readyz`)).status;
+        }
+        expect(status).toBe(200);
+        expect((await post(down.url, attestBody(simQuoteFor(w.platform, undefined)))).status).toBe(200);
+      } finally {
+        await again.close();
+      }
     } finally {
       await down.close();
     }
