@@ -88,7 +88,7 @@ describe('npm run demo / sgx-quote-helper demo', () => {
     expect(attestPid && alive(attestPid)).toBe(false);
   });
 
-  it('exits 1 when verification does not accept the platform (Revoked profile), and still cleans up', async () => {
+  it('exits 1 when verification does not accept the platform (Revoked profile), and still cleans up', { timeout: 120_000 }, async () => {
     const r = await runDemo(['--tcb', 'Revoked']);
     expect(r.code, r.out).toBe(1);
     expect(r.out).toMatch(/\[6\/9\] Relying party verifies the quote\s+FAILED/);
@@ -101,14 +101,16 @@ describe('npm run demo / sgx-quote-helper demo', () => {
     expect(attestPid && alive(attestPid)).toBe(false);
   });
 
-  it('on Ctrl-C (SIGINT) stops the daemon, removes its files and exits 130', async () => {
+  it('on Ctrl-C (SIGINT) stops the daemon and the attestation service, removes its files and exits 130', { timeout: 120_000 }, async () => {
     const r = await runDemo([], /pid \d+, listening on/);
     expect(r.code, r.out).toBe(130);
     expect(r.out).toMatch(/SIGINT: stopping the demo and cleaning up/);
     expect(r.out).toMatch(/cleanup: daemon stopped/);
-    const { dir, daemonPid, collateralPid } = leftovers(r.out);
+    expect(r.out).toMatch(/cleanup: attestation service stopped/);
+    const { dir, daemonPid, collateralPid, attestPid } = leftovers(r.out);
     expect(dir && existsSync(dir)).toBe(false);
     expect(daemonPid && alive(daemonPid)).toBe(false);
     expect(collateralPid && alive(collateralPid)).toBe(false);
+    expect(attestPid && alive(attestPid)).toBe(false);
   });
 });
