@@ -7,7 +7,7 @@ import { TCB_PROFILES, type TcbProfile } from '../providers/sim/index.js';
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('End-to-end SIMULATED demo: daemon + collateral server + an application getting a quote + verification')
+    .description('End-to-end SIMULATED demo: daemon + collateral server + an application getting a quote + verification + attestation token + secret release')
     .option('--keep', 'keep the temporary directory for inspection')
     .option('--tcb <profile>', 'TCB profile of the simulated platform (default UpToDate)')
     .action(async (opts: { keep?: boolean; tcb?: string }) => {

@@ -21,6 +21,7 @@ const COMMAND_MODULES: Record<string, () => Promise<CommandModule>> = {
   quote: () => import('./client.js'),
   demo: () => import('./demo.js'),
   webhook: () => import('./webhook.js'),
+  attest: () => import('./attest.js'),
 };
 
 /**

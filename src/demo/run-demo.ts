@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { AesmClient } from '../client/index.js';
 import { createPcsClient, createPcsCollateralSource } from '../pcs/index.js';
 import { SimPlatform, StateFiles, type TcbProfile } from '../providers/sim/index.js';
@@ -10,6 +11,7 @@ import { parseQuote } from '../sgx/index.js';
 import { verifyQuote, type VerificationResult } from '../verify/index.js';
 import { CliProcess } from './cli-process.js';
 import { formatMs, Story } from './story.js';
+import { attestQuote, relyingPartyReleases, startAttestationService, tamperQuote, tamperToken, unwrapSecret, newEnclaveKey, type EnclaveKey } from './relying-party.js';
 
 export interface DemoOptions {
   out: Writable;
@@ -38,17 +40,22 @@ interface Running {
   daemon?: CliProcess;
   app?: CliProcess;
   collateral?: CliProcess;
+  attest?: CliProcess;
+  verifiers?: CliProcess[];
 }
 
 /**
  * The end-to-end demo, everything SIMULATED: a platform, its collateral server, the quote helper
  * daemon as a real child process, an "application container" (a separate process with
  * SGX_AESM_ADDR=1 and the socket) that gets a quote, and our verifier checking it against the
- * simulated root with collateral fetched over HTTP. Returns the exit code (0 only if all worked).
+ * simulated root with collateral fetched over HTTP. Then the attestation half: the application
+ * attests its quote with `attest serve` (a tampered quote gets no token), and a relying party
+ * verifies the token strictly with `attest token` before it releases a secret wrapped to the
+ * enclave's key (a tampered token is refused). Returns the exit code (0 only if all worked).
  * Processes and files are cleaned up on every path, including SIGINT/SIGTERM.
  */
 export async function runDemo(opts: DemoOptions): Promise<number> {
-  const story = new Story(opts.out, 6);
+  const story = new Story(opts.out, 9);
   const running: Running = {};
   let cleaned: Promise<string[]> | undefined;
   const cleanup = (): Promise<string[]> => (cleaned ??= cleanUp(running, opts.keep === true));
@@ -112,6 +119,15 @@ async function steps(story: Story, running: Running, opts: DemoOptions): Promise
     };
   });
 
+  // The daemon starts now, beside the collateral server and the attestation service: process start-up
+  // is most of the demo's time, and the daemon needs only the platform. Step 4 waits for its socket.
+  const daemonStarted = performance.now();
+  running.daemon = new CliProcess(
+    'the daemon',
+    ['serve', '--provider', 'sim', '--state-dir', platformDir, '--socket', socket, '--ops-listen', 'off', '--log-level', 'warn'],
+    baseEnv,
+  );
+
   // 2. The collateral server (PCS v4 endpoints) over the simulated PKI, as its own process.
   const baseUrl = await story.run('Collateral server (PCS v4 API)', async () => {
     running.collateral = new CliProcess(
@@ -127,34 +143,45 @@ async function steps(story: Story, running: Running, opts: DemoOptions): Promise
     };
   });
 
-  // 3. The quote helper daemon, as the DaemonSet would run it on the node.
+  // 3. The attestation service (MAA API), as its own process, trusting the SIMULATED root explicitly.
+  const issuer = await story.run('Attestation service (MAA API)', async () => {
+    const url = await startAttestationService(running, { dir, rootCertPem: platform.rootCertPem, collateralUrl: baseUrl, env: baseEnv });
+    return {
+      value: url,
+      details: [
+        `\`attest serve\`, pid ${running.attest?.child.pid}: issuer ${url} (POST /attest/SgxEnclave, GET /certs)`,
+        'trusts the SIMULATED root given with --trust-root, so every token it signs says "x-sqh-simulated": true',
+      ],
+    };
+  });
+
+  // 4. The quote helper daemon, as the DaemonSet would run it on the node.
   await story.run('Quote helper daemon (sim provider)', async () => {
-    const t0 = performance.now();
-    running.daemon = new CliProcess(
-      'the daemon',
-      ['serve', '--provider', 'sim', '--state-dir', platformDir, '--socket', socket, '--ops-listen', 'off', '--log-level', 'warn'],
-      baseEnv,
-    );
+    const daemon = running.daemon;
+    if (!daemon) throw new DemoError('the daemon was not started');
     // The client retries while the socket does not exist yet: that wait is the daemon's start-up.
     const probe = new AesmClient({ socketPath: socket, retryDeadlineMs: 15_000, timeoutMs: 5_000 });
     const num = await Promise.race([
       probe.getSupportedAttKeyIdNum(),
-      running.daemon.exited.then(() => {
+      daemon.exited.then(() => {
         throw new DemoError(`the daemon exited during start-up: ${running.daemon?.tail()}`);
       }),
     ]);
     return {
       value: undefined,
       details: [
-        `pid ${running.daemon.child.pid}, listening on ${socket} (the node's /var/run/aesmd/aesm.socket)`,
-        `first answer after ${formatMs(performance.now() - t0)}: ${num} attestation key id (Intel's default ECDSA-P256)`,
+        `pid ${daemon.child.pid}, listening on ${socket} (the node's /var/run/aesmd/aesm.socket)`,
+        `first answer ${formatMs(performance.now() - daemonStarted)} after its start: ${num} attestation key id (Intel's default ECDSA-P256)`,
       ],
     };
   });
 
-  // 4. The application container: a separate process, configured as Azure's sample Job configures it.
-  const challenge = randomBytes(32);
-  const reportData = createHash('sha512').update('demo relying party challenge').update(challenge).digest();
+  // 5. The application container: a separate process, configured as Azure's sample Job configures it.
+  // The enclave's key pair goes into the runtime data, and the report data binds it as MAA binds it:
+  // SHA-256(runtime data) ‖ 0³². The relying party wraps its secret to that key, so only this enclave
+  // can read it. (SIMULATED: the demo holds the private key on the enclave's behalf.)
+  const enclaveKey: EnclaveKey = await newEnclaveKey(randomBytes(16).toString('hex'));
+  const reportData = Buffer.concat([createHash('sha256').update(enclaveKey.runtimeData).digest(), Buffer.alloc(32)]);
   const quoteFile = join(appDir, 'quote.bin');
   const quote = await story.run('Application container gets a quote', async () => {
     // The container mounts only the report-key secret of the simulated platform (what a SIMULATED
@@ -191,7 +218,7 @@ async function steps(story: Story, running: Running, opts: DemoOptions): Promise
     };
   });
 
-  // 5. The relying party verifies, fetching collateral over HTTP.
+  // 6. The relying party verifies, fetching collateral over HTTP.
   const result = await story.run('Relying party verifies the quote', async () => {
     const source = createPcsCollateralSource({ client: createPcsClient({ baseUrl }) });
     const t0 = performance.now();
@@ -210,8 +237,50 @@ async function steps(story: Story, running: Running, opts: DemoOptions): Promise
     };
   });
 
-  // 6. What the relying party now knows.
+  // 7. What the relying party now knows.
   await story.run('What the relying party learned', async () => describeResult(result, quote, reportData));
+
+  // 8. The application attests its quote with the attestation service: a token; a tampered quote gets none.
+  const token = await story.run('Application attests the quote (MAA API)', async () => {
+    const good = await attestQuote(issuer, quote, enclaveKey.runtimeData);
+    if (!good.token) throw new DemoError(`the attestation service refused the genuine quote: ${good.status} ${good.error ?? ''}`);
+    const bad = await attestQuote(issuer, tamperQuote(quote), enclaveKey.runtimeData);
+    if (bad.token) throw new DemoError('the attestation service signed a token for a tampered quote');
+    return {
+      value: good.token,
+      details: [
+        `POST ${issuer}/attest/SgxEnclave: quote + runtime data (the enclave's RSA public key, JSON)`,
+        `  → ${good.status}, a signed token (JWS, ${good.alg}, kid ${good.kid}) of ${good.token.length} characters`,
+        `tampered quote (one MRENCLAVE byte flipped): ${bad.status} ${bad.error ?? ''}, no token`,
+      ],
+    };
+  });
+
+  // 9. A relying-party process verifies the token strictly; only then is the secret released.
+  await story.run('Relying party verifies the token, releases', async () => {
+    const tokenFile = join(dir, 'app', 'token.jwt');
+    const tamperedFile = join(dir, 'app', 'tampered.jwt');
+    writeFileSync(tokenFile, token);
+    writeFileSync(tamperedFile, await tamperToken(token));
+    const expect = { mrEnclave: ENCLAVE.mrEnclave.toString('hex'), mrSigner: ENCLAVE.mrSigner.toString('hex') };
+    const secret = randomBytes(32);
+    const [released, tampered] = await Promise.all([
+      relyingPartyReleases(running, { issuer, tokenFile, expect, secret, env: baseEnv }),
+      relyingPartyReleases(running, { issuer, tokenFile: tamperedFile, expect, secret, env: baseEnv }),
+    ]);
+    if (!released.wrapped) throw new DemoError(`the relying party refused the genuine token: ${released.verdict}`);
+    if (tampered.wrapped) throw new DemoError('the relying party released the secret for a tampered token');
+    if (!unwrapSecret(enclaveKey, released.wrapped).equals(secret)) throw new DemoError('the enclave could not unwrap the released secret');
+    return {
+      value: undefined,
+      details: [
+        `\`attest token --issuer ${issuer} --mrenclave … --mrsigner … --allow-simulated\` (pid ${released.pid}):`,
+        `  ${released.verdict}`,
+        `secret (32 bytes) released wrapped (RSA-OAEP-256) to the key in x-ms-runtime.keys; the enclave unwrapped it: ok`,
+        `tampered token (x-ms-runtime.keys swapped for an attacker's key, pid ${tampered.pid}): ${tampered.verdict}; secret NOT released`,
+      ],
+    };
+  });
 }
 
 async function describeResult(r: VerificationResult, quote: Buffer, reportData: Buffer): Promise<{ value: undefined; details: string[] }> {
@@ -231,7 +300,7 @@ async function describeResult(r: VerificationResult, quote: Buffer, reportData: 
       `enclave     ${ENCLAVE.name}: MRENCLAVE ${e.mrEnclave}`,
       `            MRSIGNER ${e.mrSigner}`,
       `            ISV prod id ${e.isvProdId}, ISV SVN ${e.isvSvn}, DEBUG ${e.debug ? 'yes' : 'no'}`,
-      `report data matches the relying party's challenge (SHA-512, 64 bytes)`,
+      `report data = SHA-256(runtime data: the enclave's public key) ‖ 0³², as the enclave made it`,
       `platform    FMSPC ${r.fmspc}, quote v${q.version}, QE SVN ${q.header.qeSvn}, PCE SVN ${q.header.pceSvn}`,
       `TCB status  ${r.status} (${r.qvResultName})${r.advisoryIds.length ? `, advisories ${r.advisoryIds.join(', ')}` : ''} — SIMULATED`,
     ],
@@ -247,6 +316,11 @@ async function cleanUp(running: Running, keep: boolean): Promise<string[]> {
   if (running.daemon) {
     const { code, signal } = await running.daemon.stop(5000);
     notes.push(`daemon stopped (${signal ? `signal ${signal}` : `exit ${code}`})`);
+  }
+  for (const v of running.verifiers ?? []) if (v.running) await v.stop(1000);
+  if (running.attest) {
+    const { code, signal } = await running.attest.stop(3000);
+    notes.push(`attestation service stopped (${signal ? `signal ${signal}` : `exit ${code}`})`);
   }
   if (running.collateral) {
     const { code, signal } = await running.collateral.stop(3000);

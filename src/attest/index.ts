@@ -1,0 +1,16 @@
+export * from './errors.js';
+export { decodeBinary, base64url } from './base64.js';
+export { signJws, signJwsAsync, decodeJws, verifyJwsSignature, JWS_ALGORITHMS, MAX_TOKEN_LENGTH } from './jws.js';
+export type { JwsAlgorithm, JwsHeader, DecodedJws } from './jws.js';
+export { KeyRing, KeyStoreError, ensureStateKeys, rotateStateKey, jwkSet, kidOf } from './keys.js';
+export type { SigningKey, KeySource, StateKeyOptions } from './keys.js';
+export { parsePolicy, defaultPolicy, policyHash, DEFAULT_POLICY_TEXT, PolicyFileError } from './policy.js';
+export type { AttestPolicy } from './policy.js';
+export { sgxClaims, tdxClaims, collateralHashes, CLAIMS_SUPPORTED } from './claims.js';
+export { Attester, ATTESTATION_TYPES } from './attester.js';
+export type { AttesterOptions, AttestationType, Attestation } from './attester.js';
+export { startAttestService, API_VERSIONS, TDX_API_VERSIONS, DEFAULT_LIMITS } from './service.js';
+export type { AttestService, AttestServiceOptions, AttestServiceLimits } from './service.js';
+export { AttestMetrics } from './metrics.js';
+export { verifyAttestationToken, fetchJwks } from './token-verifier.js';
+export type { TokenVerifyOptions, TokenVerification, TokenRejection, JwkSet } from './token-verifier.js';
