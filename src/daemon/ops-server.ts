@@ -7,8 +7,24 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ProviderHealth, QuoteProvider } from '../providers/provider.js';
 import type { OpsListen } from './config.js';
+import { applyServerLimits, fastifyLimitOptions, nodeServerOptions, resolveServerLimits, type HttpServerLimits } from '../http-limits.js';
 import { DaemonError } from './errors.js';
 import type { DaemonMetrics } from './metrics.js';
+
+/**
+ * The ops port answers three small GETs to a kubelet and a Prometheus scraper; it may also be reachable
+ * from the pod network (`--ops-listen 0.0.0.0:9464`), so a slow or greedy client is cut like anywhere
+ * else: short deadlines, a few connections, no request body worth the name.
+ */
+export const OPS_SERVER_LIMITS: HttpServerLimits = {
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxRequestsPerSocket: 1000,
+  maxConnections: 64,
+  bodyLimitBytes: 1024,
+};
 
 export interface OpsServerOptions {
   provider: QuoteProvider;
@@ -19,6 +35,8 @@ export interface OpsServerOptions {
   isDraining: () => boolean;
   /** Upper bound for provider.health() (default 2 s). */
   healthTimeoutMs?: number;
+  /** HTTP limits (default OPS_SERVER_LIMITS). */
+  limits?: Partial<HttpServerLimits>;
 }
 
 export async function providerHealth(provider: QuoteProvider, timeoutMs: number): Promise<ProviderHealth> {
@@ -73,7 +91,9 @@ export class HealthCache {
 
 export function buildOpsServer(opts: OpsServerOptions): FastifyInstance {
   const timeout = opts.healthTimeoutMs ?? 2000;
-  const app = Fastify({ logger: false });
+  const limits = resolveServerLimits(OPS_SERVER_LIMITS, opts.limits);
+  const app = Fastify({ logger: false, ...fastifyLimitOptions(limits), http: nodeServerOptions(limits) });
+  applyServerLimits(app.server, limits);
   const updateInfo = (h: ProviderHealth) =>
     opts.metrics.setInfo({
       version: opts.version,
