@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import {
@@ -16,9 +15,8 @@ import {
   type KeySource,
 } from '../attest/index.js';
 import { ListenAddressError, TlsLoadError, parseListenAddress } from '../k8s/index.js';
-import { CollateralCache, PcsError, createBundleSource, createPcsClient, createPcsCollateralSource } from '../pcs/index.js';
-import type { Collateral, CollateralSource } from '../pcs/types.js';
-import { INTEL_SGX_ROOT_CA_PEM, VerifierConfigError } from '../verify/index.js';
+import { VerifierConfigError } from '../verify/index.js';
+import { collateralFromFlags, readTrustRoots, type CollateralChoice } from './collateral-options.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
 
 interface ServeOptions {
@@ -57,53 +55,8 @@ function keyAlg(v: string): JwsAlgorithm {
   return v;
 }
 
-async function trustRoots(files: string[] | undefined): Promise<(string | Buffer)[] | undefined> {
-  if (!files) return undefined;
-  const roots: (string | Buffer)[] = [];
-  for (const f of files) {
-    if (f.toLowerCase() === 'intel') {
-      roots.push(INTEL_SGX_ROOT_CA_PEM);
-      continue;
-    }
-    try {
-      roots.push(await readFile(f));
-    } catch (e) {
-      throw new CliError(`--trust-root ${f}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, EXIT_BAD_INPUT);
-    }
-  }
-  return roots;
-}
-
-async function collateralFrom(o: ServeOptions): Promise<{ collateral?: Collateral; source?: CollateralSource; close?: () => void }> {
-  if (o.collateralBundle && o.collateralUrl) throw new CliError('give either --collateral-bundle or --collateral-url, not both', EXIT_BAD_INPUT);
-  if (o.collateralBundle) {
-    try {
-      const bundle = await createBundleSource(o.collateralBundle);
-      return bundle.sets.length === 1 ? { collateral: bundle.sets[0] } : { source: bundle };
-    } catch (e) {
-      if (e instanceof PcsError) throw new CliError(e.message, EXIT_BAD_INPUT);
-      throw e;
-    }
-  }
-  if (o.collateralUrl) {
-    let client;
-    try {
-      client = createPcsClient({ baseUrl: o.collateralUrl });
-    } catch (e) {
-      throw new CliError(`--collateral-url ${o.collateralUrl}: ${(e as Error).message}`, EXIT_BAD_INPUT);
-    }
-    const cachePath = o.cache ?? process.env.SQH_COLLATERAL_CACHE;
-    let cache: CollateralCache | undefined;
-    if (cachePath) {
-      try {
-        cache = CollateralCache.open(cachePath);
-      } catch (e) {
-        throw new CliError(`--cache: ${(e as Error).message}`, EXIT_BAD_INPUT);
-      }
-    }
-    return { source: createPcsCollateralSource({ client, ...(cache ? { cache } : {}) }), ...(cache ? { close: () => cache?.close() } : {}) };
-  }
-  throw new CliError('no collateral: give --collateral-url URL (Intel PCS, a PCCS, Azure THIM, `collateral serve`) or --collateral-bundle FILE', EXIT_BAD_INPUT);
+function collateralFrom(o: ServeOptions): Promise<CollateralChoice> {
+  return collateralFromFlags(o, { missing: 'no collateral: give --collateral-url URL (Intel PCS, a PCCS, Azure THIM, `collateral serve`) or --collateral-bundle FILE' });
 }
 
 function policyFrom(path: string | undefined): AttestPolicy {
@@ -160,7 +113,7 @@ async function serve(o: ServeOptions): Promise<void> {
   const keys = keySourceFrom(o);
   const lifetime = parseDuration(o.tokenLifetime, '--token-lifetime');
   const alg = keyAlg(o.keyAlg);
-  const roots = await trustRoots(o.trustRoot);
+  const roots = await readTrustRoots(o.trustRoot);
   const coll = await collateralFrom(o);
   const logger = pino({ name: 'sgx-quote-helper-attest', level: o.logLevel });
 

@@ -1,18 +1,16 @@
 import { Option, type Command } from 'commander';
 import { constants as fsConstants } from 'node:fs';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { CollateralCache, createBundleSource, createPcsClient, createPcsCollateralSource, PcsError } from '../pcs/index.js';
-import type { Collateral, CollateralSource } from '../pcs/types.js';
 import {
-  INTEL_SGX_ROOT_CA_PEM,
   VerifierConfigError,
   createVerifier,
   type Policy,
   type VerificationResult,
   type VerificationStatus,
 } from '../verify/index.js';
+import { collateralFromFlags, readTrustRoots, type CollateralChoice } from './collateral-options.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_COLLATERAL, EXIT_FAILURE } from './cli-error.js';
 import { chainsToSimulatedRoot, decodeInput } from './inspect.js';
 import { parseQuote } from '../sgx/index.js';
@@ -143,60 +141,9 @@ export function policyFromOptions(o: VerifyCliOptions): Policy {
   return p;
 }
 
-async function trustRoots(files: string[] | undefined): Promise<(string | Buffer)[] | undefined> {
-  if (!files) return undefined;
-  const roots: (string | Buffer)[] = [];
-  for (const f of files) {
-    if (f.toLowerCase() === 'intel') {
-      roots.push(INTEL_SGX_ROOT_CA_PEM);
-      continue;
-    }
-    try {
-      roots.push(await readFile(f));
-    } catch (e) {
-      throw new CliError(`--trust-root ${f}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, EXIT_BAD_INPUT);
-    }
-  }
-  return roots;
-}
-
-async function collateralOptions(o: VerifyCliOptions): Promise<{ collateral?: Collateral; source?: CollateralSource; close?: () => void }> {
-  if (o.collateralBundle && o.collateralUrl) throw new CliError('give either --collateral-bundle or --collateral-url, not both', EXIT_BAD_INPUT);
-  if (o.collateralBundle) {
-    try {
-      const bundle = await createBundleSource(o.collateralBundle);
-      // One set: hand it over as is, so a mismatch is reported by the check that fails (e.g. TCB_INFO_MISMATCH).
-      return bundle.sets.length === 1 ? { collateral: bundle.sets[0] } : { source: bundle };
-    } catch (e) {
-      if (e instanceof PcsError) throw new CliError(e.message, EXIT_BAD_INPUT);
-      throw e;
-    }
-  }
-  if (o.collateralUrl) {
-    let client;
-    try {
-      client = createPcsClient({ baseUrl: o.collateralUrl });
-    } catch (e) {
-      throw new CliError(`--collateral-url: ${(e as Error).message}`, EXIT_BAD_INPUT);
-    }
-    const cachePath = o.cache ?? process.env.SQH_COLLATERAL_CACHE;
-    const maxAgeSeconds = o.cacheMaxAge === undefined ? undefined : parseAge(o.cacheMaxAge, '--cache-max-age');
-    if (maxAgeSeconds !== undefined && !cachePath) {
-      throw new CliError('--cache-max-age needs a cache: give --cache FILE (or set SQH_COLLATERAL_CACHE)', EXIT_BAD_INPUT);
-    }
-    let cache: CollateralCache | undefined;
-    if (cachePath) {
-      try {
-        cache = CollateralCache.open(cachePath);
-      } catch (e) {
-        throw new CliError((e as Error).message, EXIT_BAD_INPUT);
-      }
-    }
-    const source = createPcsCollateralSource({ client, ...(cache ? { cache } : {}), ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}) });
-    return { source, ...(cache ? { close: () => cache?.close() } : {}) };
-  }
-  if (o.cache) throw new CliError('--cache needs --collateral-url', EXIT_BAD_INPUT);
-  throw new CliError('no collateral: give --collateral-bundle FILE or --collateral-url URL', EXIT_BAD_INPUT);
+function collateralOptions(o: VerifyCliOptions): Promise<CollateralChoice> {
+  const maxAgeSeconds = o.cacheMaxAge === undefined ? undefined : parseAge(o.cacheMaxAge, '--cache-max-age');
+  return collateralFromFlags(o, { missing: 'no collateral: give --collateral-bundle FILE or --collateral-url URL', ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}) });
 }
 
 /** Largest quote file read (binary, hex or base64): real quotes with their PCK chain are ~5–10 KB. */
@@ -315,7 +262,7 @@ type FileResult = VerificationResult & { file: string; hint?: string; inputError
 async function runVerify(inputs: string[], o: VerifyCliOptions): Promise<number> {
   const policy = policyFromOptions(o);
   const now = o.at ? parseTime(o.at) : undefined;
-  const roots = await trustRoots(o.trustRoot);
+  const roots = await readTrustRoots(o.trustRoot);
   const files = await quoteInputs(inputs);
   if (files.filter((f) => f.file === '-').length > 1) throw new CliError('stdin (-) can be given only once', EXIT_BAD_INPUT);
   const coll = await collateralOptions(o);
