@@ -23,6 +23,7 @@ import {
   Request_InitQuoteExRequestSchema,
 } from '../../src/aesm/gen/aesm_pb.js';
 import { KEYID256, REPORT432 } from './vectors.js';
+import { varint } from '../support/protobuf-bytes.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -315,15 +316,6 @@ describe('field-number table', () => {
 });
 
 describe('decodeRequest: wire types are checked like libprotobuf does (mismatch = unknown field)', () => {
-  const varint = (n: number): Buffer => {
-    const out: number[] = [];
-    while (n > 0x7f) {
-      out.push((n & 0x7f) | 0x80);
-      n >>>= 7;
-    }
-    out.push(n);
-    return Buffer.from(out);
-  };
   const ld = (tag: Buffer, body: Buffer) => Buffer.concat([tag, varint(body.length), body]);
   const getQuoteEx = (...fields: Buffer[]) => ld(hex('8a01'), Buffer.concat(fields));
   const report = ld(hex('0a'), REPORT432);

@@ -5,19 +5,10 @@ import { encodeFrame } from '../../src/aesm/index.js';
 import { ATT_KEY_ID_EXT_SIZE, AttKeyIdOffsets, QE_REPORT_INFO_SIZE, QeReportInfoOffsets } from '../../src/sgx/index.js';
 import type { DaemonHandle } from '../../src/daemon/index.js';
 import { FAKE_QUOTE_SIZE, FakeProvider, KEY_ID, PUB_KEY_ID, QE_TARGET_INFO, call, fakeQuote, rawExchange, removeDir, startTestDaemon, tempDir } from './helpers.js';
+import { varint } from '../support/protobuf-bytes.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const cat = (...parts: Buffer[]) => Buffer.concat(parts);
-/** protobuf varint, for hand-built frames. */
-const varint = (n: number) => {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return Buffer.from(out);
-};
 const lenField = (key: Buffer, payload: Buffer) => cat(key, varint(payload.length), payload);
 
 const REPORT = Buffer.alloc(432, 0x11);

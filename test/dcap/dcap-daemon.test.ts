@@ -12,6 +12,7 @@ import { DEFAULT_ECDSA_P256_ATT_KEY_ID as KEY, QE_REPORT_INFO_SIZE, REPORT_SIZE 
 import { call, metricValue, rawExchange, removeDir, scrape, tempDir } from '../daemon/helpers.js';
 import { spawnDaemon, stop, type DaemonProcess } from '../daemon/process-harness.js';
 import { buildDcapStandin, readStandinRecord, writeStandinScript, type StandinBuild, type StandinCall } from '../support/dcap-standin.js';
+import { varint } from '../support/protobuf-bytes.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const cat = (...b: Buffer[]) => Buffer.concat(b);
@@ -284,12 +285,3 @@ describe('one native call at a time', () => {
   });
 });
 
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return Buffer.from(out);
-}
