@@ -90,26 +90,6 @@ static unsigned translate_pce(unsigned e) {
   }
 }
 
-/* The packed QPL structures (sgx_ql_lib_common.h). */
-#pragma pack(push, 1)
-typedef struct {
-  uint8_t *p_qe3_id;
-  uint32_t qe3_id_size;
-  uint8_t *p_platform_cpu_svn;
-  uint16_t *p_platform_pce_isv_svn;
-  uint8_t *p_encrypted_ppid;
-  uint32_t encrypted_ppid_size;
-  uint8_t crypto_suite;
-  uint16_t pce_id;
-} pck_cert_id_t;
-typedef struct {
-  uint32_t version;
-  uint8_t cert_cpu_svn[16];
-  uint16_t cert_pce_isv_svn;
-  uint32_t cert_data_size;
-  uint8_t *p_cert_data;
-} ql_config_t;
-#pragma pack(pop)
 typedef unsigned (*get_config_fn)(const pck_cert_id_t *, ql_config_t **);
 typedef unsigned (*free_config_fn)(ql_config_t *);
 typedef unsigned (*global_init_fn)(void);

@@ -165,4 +165,25 @@ static inline void put_u64(uint8_t *p, uint64_t v) {
   for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* The packed QPL structures (sgx_ql_lib_common.h): the QE3 stand-in calls the QPL with them, the QPL stand-in answers. */
+#pragma pack(push, 1)
+typedef struct {
+  uint8_t *p_qe3_id;
+  uint32_t qe3_id_size;
+  uint8_t *p_platform_cpu_svn;
+  uint16_t *p_platform_pce_isv_svn;
+  uint8_t *p_encrypted_ppid;
+  uint32_t encrypted_ppid_size;
+  uint8_t crypto_suite;
+  uint16_t pce_id;
+} pck_cert_id_t;
+typedef struct {
+  uint32_t version;
+  uint8_t cert_cpu_svn[16];
+  uint16_t cert_pce_isv_svn;
+  uint32_t cert_data_size;
+  uint8_t *p_cert_data;
+} ql_config_t;
+#pragma pack(pop)
+
 #endif
