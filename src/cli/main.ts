@@ -22,6 +22,7 @@ const COMMAND_MODULES: Record<string, () => Promise<CommandModule>> = {
   demo: () => import('./demo.js'),
   webhook: () => import('./webhook.js'),
   attest: () => import('./attest.js'),
+  doctor: () => import('./doctor.js'),
 };
 
 /**

@@ -105,7 +105,9 @@ export function buildOpsServer(opts: OpsServerOptions): FastifyInstance {
   updateInfo({ ready: false });
   const health = new HealthCache(opts.provider, timeout, updateInfo);
 
-  app.get('/healthz', async () => ({ status: 'ok', draining: opts.isDraining() }));
+  // service and pid let `doctor` tell whether this process is the one that published the socket
+  // (its identity record names the pid): two instances answering for one node show up that way.
+  app.get('/healthz', async () => ({ status: 'ok', draining: opts.isDraining(), service: 'sgx-quote-helper', pid: process.pid }));
 
   app.get('/readyz', async (_req, reply) => {
     if (opts.isDraining()) return reply.code(503).send({ ready: false, reason: 'draining: this instance is shutting down or was replaced' });

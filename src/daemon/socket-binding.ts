@@ -90,6 +90,14 @@ function recordName(socketPath: string, id: SocketIdentity): string {
   return path.join(path.dirname(socketPath), `.${path.basename(socketPath)}${RECORD_MARK}${id.dev}-${id.ino}`);
 }
 
+/** Where the identity record of the socket inode `id` lives (read by `doctor` to name the listener). */
+export const identityRecordPath = recordName;
+
+/** File-name prefix of every identity record of `socketPath` (in its directory). */
+export function identityRecordPrefix(socketPath: string): string {
+  return `.${path.basename(socketPath)}${RECORD_MARK}`;
+}
+
 /** A uid we trust to own the socket or its identity record: ourselves or root. */
 export function trustedUid(uid: number): boolean {
   return uid === 0 || uid === process.getuid?.();

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { DCAP_QL_LIBRARY, PCE_LOGIC_LIBRARY, QE3_LOGIC_LIBRARY } from './native-binding.js';
 
 /** Where ld.so finds Intel's Debian/Ubuntu (and RPM) packages when no directory is given. */
-const SYSTEM_LIBRARY_DIRS = ['/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib64', '/lib64', '/usr/lib', '/lib', '/usr/local/lib'];
+export const SYSTEM_LIBRARY_DIRS = ['/usr/lib/x86_64-linux-gnu', '/lib/x86_64-linux-gnu', '/usr/lib64', '/lib64', '/usr/lib', '/lib', '/usr/local/lib'];
 
 export const DCAP_PACKAGES = 'libsgx-dcap-ql (brings libsgx-qe3-logic, libsgx-pce-logic, libsgx-urts, libsgx-ae-qe3, libsgx-ae-pce, libsgx-ae-id-enclave) and a quote provider library: libsgx-dcap-default-qpl (Intel PCS/PCCS) or az-dcap-client (Azure)';
 
