@@ -73,7 +73,8 @@ export async function checkCollateral(input: CollateralCheckInput): Promise<Chec
       const hint = input.provider === 'sim'
         ? "a SIMULATED platform's FMSPC is unknown to Intel: serve collateral for it with sgx-quote-helper collateral serve --state-dir <the helper's state dir> and give its URL"
         : 'the platform is not registered with this PCCS/PCS: register it (PCK Cert ID Retrieval Tool) or check the PCCS has fetched its collateral';
-      return needed ? fail(CHECK_COLLATERAL, `${from}: ${msg}`, hint) : warn(CHECK_COLLATERAL, `${from}: ${msg}`, hint);
+      const detail = `${from}: HTTP 404 for FMSPC ${input.fmspc}: ${msg}`;
+      return needed ? fail(CHECK_COLLATERAL, detail, hint) : warn(CHECK_COLLATERAL, detail, hint);
     }
     const hint = 'check the URL, DNS, proxy (HTTPS_PROXY) and firewall from this pod; Intel\'s library reports this as 0xE019 SGX_QL_NETWORK_ERROR';
     return needed ? fail(CHECK_COLLATERAL, `${from}: unreachable or unusable: ${msg}`, hint) : warn(CHECK_COLLATERAL, `${from}: unreachable or unusable: ${msg} (not needed for this role and provider)`, hint);

@@ -124,7 +124,8 @@ export function checkSgxDevices(input: DeviceCheckInput): CheckResult {
     seen.push(`${n.path}: ${n.describe}; ${membership(n, input.who)}`);
     if (n.kind !== 'char') {
       problems.push({ text: `${n.path} is not a device node`, hint: `mount the host's ${n.path} (a device, not a file or directory) into this container` });
-    } else if (!n.accessible) {
+    }
+    if (!n.accessible) {
       problems.push({
         text: `${n.path} cannot be opened read-write by uid ${input.who.uid}`,
         hint: `run as a member of group ${group} (${n.groupName ?? `gid ${n.gid}`} here; in a pod: securityContext.supplementalGroups: [${n.gid}]) or as root`,
