@@ -3,9 +3,10 @@
  * connection, answers GetSupportedAttKeyIDNum and a quote size (GetQuoteSizeEx; after InitQuoteEx if
  * the key is not initialised yet, as every client does first). Uses the project's own client.
  */
-import { lstat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { AesmCode } from '../aesm/index.js';
-import { AesmClient, AesmClientError, DEFAULT_AESM_SOCKET } from '../client/index.js';
+import { AesmClient, AesmClientError } from '../client/index.js';
 import { fail, ok, type CheckResult, type DoctorRole } from './types.js';
 
 export const CHECK_SOCKET = 'aesm-socket';
@@ -40,9 +41,7 @@ export async function checkAesmSocket(input: SocketCheckInput): Promise<SocketCh
     st = await lstat(p);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      return failed(`${p} does not exist${p === DEFAULT_AESM_SOCKET ? ' (the directory is empty or not mounted)' : ''}`, hintFor(input.role));
-    }
+    if (code === 'ENOENT') return failed(`${p} does not exist: ${await describeDirectory(path.dirname(p))}`, hintFor(input.role));
     return failed(`cannot look at ${p}: ${code ?? (e as Error).message}`, 'run the doctor as a user that may read the socket directory');
   }
   if (!st.isSocket()) {
@@ -77,4 +76,23 @@ function socketFailureHint(e: AesmClientError, role: DoctorRole): string {
     default:
       return e.hint ?? 'check the helper\'s logs and its /readyz';
   }
+}
+
+/**
+ * What the socket's directory holds: missing (not mounted), empty (the helper is not running on this
+ * node, or another directory was mounted), or other names (e.g. `aesm.sock`, a common typo).
+ */
+async function describeDirectory(dir: string): Promise<string> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `${dir} does not exist (not mounted here)` : `${dir} cannot be listed (${code ?? (e as Error).message})`;
+  }
+  // Identity records and temporary sockets of the helper start with a dot.
+  const visible = names.filter((n) => !n.startsWith('.'));
+  if (visible.length === 0) return `${dir} is empty (no helper publishes there, or the mount shows another directory)`;
+  const shown = visible.slice(0, 5).join(', ') + (visible.length > 5 ? `, … (${visible.length} entries)` : '');
+  return `${dir} holds ${shown}`;
 }

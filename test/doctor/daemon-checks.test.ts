@@ -4,7 +4,7 @@
 // (test/client/raw-aesm-server.ts). The only stand-ins: a FAKE /proc TREE (temp dir) for Intel's
 // aesmd, and the FakeProvider of test/daemon/helpers.ts where a provider must be not ready or
 // not simulated (it stands in for SGX hardware).
-import { renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -118,9 +118,20 @@ describe('aesm-socket', () => {
   it('FAIL for a missing socket, with a hint naming the /var/run/aesmd mount and the DaemonSet', async () => {
     const r = await checkAesmSocket({ socketPath: path.join(dir, 'nothing', 'aesm.socket'), role: 'app' });
     expect(r.result.status).toBe('FAIL');
-    expect(r.result.detail).toContain('does not exist');
+    expect(r.result.detail).toContain(`${path.join(dir, 'nothing')} does not exist (not mounted here)`);
     expect(r.result.hint).toContain("mount the node's /var/run/aesmd into this container");
     expect(r.result.hint).toContain('DaemonSet');
+  });
+
+  it('says whether the directory is empty or holds other names (aesm.sock is a common typo)', async () => {
+    const empty = path.join(dir, 'emptydir');
+    mkdirSync(empty);
+    writeFileSync(path.join(empty, '.aesm.socket.sqh-1-2'), '');
+    expect((await checkAesmSocket({ socketPath: path.join(empty, 'aesm.socket'), role: 'app' })).result.detail).toContain(`${empty} is empty`);
+    writeFileSync(path.join(empty, 'aesm.sock'), '');
+    const typo = await checkAesmSocket({ socketPath: path.join(empty, 'aesm.socket'), role: 'app' });
+    expect(typo.result.status).toBe('FAIL');
+    expect(typo.result.detail).toContain(`${empty} holds aesm.sock`);
   });
 
   it('FAIL for a file that is not a socket, and for a stale socket nobody listens on', async () => {
