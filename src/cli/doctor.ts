@@ -10,6 +10,7 @@ interface DoctorFlags {
   opsUrl?: string;
   role?: string;
   collateralUrl?: string;
+  fmspc?: string;
   timeout?: string;
   fsRoot?: string;
 }
@@ -23,6 +24,7 @@ export function register(program: Command): void {
     .option('--ops-url <url>', "the helper's ops endpoint (default http://127.0.0.1:9464)")
     .option('--role <role>', `where this runs: ${DOCTOR_ROLES.join(' or ')} (default: app when SGX_AESM_ADDR is set, else node)`)
     .option('--collateral-url <url>', 'collateral service to check (default: collateral_service or pccs_url of the QCNL config)')
+    .option('--fmspc <hex>', "this platform's FMSPC (12 hex digits) for the collateral check, when the helper does not report it (dcap, upstream)")
     .option('--timeout <ms>', 'bound for each network step, in ms (default 5000)')
     // For tests and for looking at a mounted image: /dev, /etc, library dirs and /proc are read under it.
     .addOption(new Option('--fs-root <dir>', 'read /dev, /etc, library directories and /proc under this directory').hideHelp())
@@ -32,6 +34,9 @@ export function register(program: Command): void {
       }
       if (o.opsUrl !== undefined && !/^https?:\/\/[^/]+/.test(o.opsUrl)) {
         throw new CliError(`--ops-url must be an http(s) URL such as http://127.0.0.1:9464, got '${o.opsUrl}'`, EXIT_BAD_INPUT);
+      }
+      if (o.fmspc !== undefined && !/^[0-9a-fA-F]{12}$/.test(o.fmspc)) {
+        throw new CliError(`--fmspc must be 12 hex digits (e.g. 00906ED50000), got '${o.fmspc}'`, EXIT_BAD_INPUT);
       }
       if (o.collateralUrl !== undefined) {
         try {
@@ -46,6 +51,7 @@ export function register(program: Command): void {
         ...(o.opsUrl ? { opsUrl: o.opsUrl } : {}),
         ...(o.collateralUrl ? { collateralUrl: o.collateralUrl } : {}),
         ...(o.fsRoot ? { root: o.fsRoot } : {}),
+        ...(o.fmspc ? { fmspc: o.fmspc } : {}),
         ...(o.timeout !== undefined ? { timeoutMs: intOption('--timeout', o.timeout, 1, 600_000) } : {}),
       });
       process.stdout.write(o.json ? formatJson(report.checks) : formatText(report));

@@ -29,7 +29,11 @@ function days(ms: number): string {
 
 export async function checkCollateral(input: CollateralCheckInput): Promise<CheckResult> {
   if (!input.fmspc) {
-    return warn(CHECK_COLLATERAL, "skipped: this platform's FMSPC is unknown (the helper's /readyz did not report it)", 'see the helper-readiness and platform-tcb checks');
+    return warn(
+      CHECK_COLLATERAL,
+      "skipped: this platform's FMSPC is unknown (the helper's /readyz did not report it)",
+      'give --fmspc (sgx-quote-helper inspect of a quote from this node shows it), or see the helper-readiness check',
+    );
   }
   if (!input.url) {
     return warn(

@@ -109,6 +109,12 @@ export async function checkSocketListener(input: ListenerCheckInput): Promise<Ch
         : `if the helper should serve this node, stop the other service (systemctl disable --now aesmd, or the other DaemonSet/add-on) and restart the helper (serve --take-over replaces a foreign socket)`,
     });
   } else {
+    if (!input.answered) {
+      problems.push({
+        text: `the sgx-quote-helper that published it${record.pid !== undefined ? ` (pid ${record.pid})` : ''} does not answer`,
+        hint: 'the helper died without cleaning up (kill -9, OOM) or is stuck: check its pod (kubectl describe / logs); a new instance replaces the stale socket by itself',
+      });
+    }
     if (aesmd.length) {
       problems.push({
         text: `Intel's aesmd also runs here (pid ${aesmd.join(', ')})`,

@@ -114,7 +114,7 @@ export function checkPlatformTcb(facts: OpsFacts): CheckResult {
   if (!r) return warn(CHECK_TCB, `unknown: ${facts.error ?? 'the ops endpoint did not answer'}`, 'see the helper-readiness check');
   const label = r.simulated ? ' (SIMULATED platform)' : '';
   if (!r.fmspc && !r.tcbStatus) {
-    return warn(CHECK_TCB, `the helper's ${r.provider ?? ''} provider does not report FMSPC or TCB status`, 'verify a quote from this node (sgx-quote-helper verify) to learn its FMSPC and TCB status');
+    return warn(CHECK_TCB, `the helper's ${r.provider ?? ''} provider does not report FMSPC or TCB status`, 'verify a quote from this node (sgx-quote-helper verify) to learn its TCB status; give doctor --fmspc (from sgx-quote-helper inspect) to check its collateral');
   }
   const detail = `FMSPC ${r.fmspc ?? '(not reported)'}, TCB status ${r.tcbStatus ?? '(not reported)'}${label}`;
   const s = r.tcbStatus;

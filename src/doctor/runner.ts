@@ -25,6 +25,8 @@ export interface DoctorOptions {
   opsUrl?: string;
   /** Default: app when SGX_AESM_ADDR is set, else node. */
   role?: DoctorRole;
+  /** FMSPC for the collateral check when the helper does not report one (dcap, upstream). */
+  fmspc?: string;
   /** Collateral service to check; default: the QCNL config's collateral_service, else pccs_url. */
   collateralUrl?: string;
   who?: ProcessIdentity;
@@ -80,7 +82,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const urlSource = opts.collateralUrl ? '--collateral-url' : qpl.collateralUrl ? qpl.config?.path : undefined;
   checks.push(
     await checkCollateral({
-      fmspc: ops.readyz?.fmspc,
+      fmspc: ops.readyz?.fmspc ?? opts.fmspc?.toUpperCase(),
       url: collateralUrl,
       urlSource,
       role,

@@ -109,6 +109,7 @@ describe('bad usage exits 2 with a message naming what is allowed', () => {
     [['--ops-url', '127.0.0.1:9464'], '--ops-url must be an http(s) URL'],
     [['--collateral-url', 'pccs:8081'], '--collateral-url: '],
     [['--timeout', 'soon'], "--timeout must be a whole number, got 'soon'"],
+    [['--fmspc', '00906ED5'], "--fmspc must be 12 hex digits (e.g. 00906ED50000), got '00906ED5'"],
   ])('%j', async (extra, message) => {
     const r = await runCli(['doctor', ...extra], { env });
     expect(r.code).toBe(2);

@@ -4,7 +4,7 @@
 // (test/client/raw-aesm-server.ts). The only stand-ins: a FAKE /proc TREE (temp dir) for Intel's
 // aesmd, and the FakeProvider of test/daemon/helpers.ts where a provider must be not ready or
 // not simulated (it stands in for SGX hardware).
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -22,7 +22,7 @@ import {
   NEAR_EXPIRY_MS,
   runDoctor,
 } from '../../src/doctor/index.js';
-import type { DaemonHandle } from '../../src/daemon/index.js';
+import { identityRecordPath, type DaemonHandle } from '../../src/daemon/index.js';
 import type { QuoteProvider } from '../../src/providers/provider.js';
 import { createSimProvider, SimPlatform } from '../../src/providers/sim/index.js';
 import { createCollateralServer, createSimBackend } from '../../src/pcs/index.js';
@@ -176,6 +176,18 @@ describe('socket-listener', () => {
     expect(r.status).toBe('WARN');
     expect(r.detail).toContain(`answered by pid ${other.pid}, the socket by pid ${process.pid}`);
     expect(r.hint).toContain('two helper instances run');
+  });
+
+  it('WARN when the helper that published the socket no longer answers (a stale socket with its identity record)', async () => {
+    const p = path.join(dir, 'dead.socket');
+    await staleSocket(p);
+    const st = lstatSync(p);
+    writeFileSync(identityRecordPath(p, st), JSON.stringify({ service: 'sgx-quote-helper', pid: 31337 }));
+    const sock = await checkAesmSocket({ socketPath: p, role: 'node' });
+    const r = await checkSocketListener({ socketPath: p, root: emptyRoot(), answered: sock.answered, pause: noPause });
+    expect(r.status).toBe('WARN');
+    expect(r.detail).toContain('published by sgx-quote-helper pid 31337');
+    expect(r.detail).toContain('the sgx-quote-helper that published it (pid 31337) does not answer');
   });
 
   it("WARN when Intel's aesmd runs beside our listener (fake /proc)", async () => {
@@ -369,6 +381,18 @@ describe('runDoctor', () => {
     ]);
     expect(report.checks.at(-1)!.detail).toContain('(from /etc/sgx_default_qcnl.conf)');
     expect(doctorExitCode(report.checks)).toBe(0);
+  });
+
+  it('--fmspc stands in when the helper reports none (here: no ops endpoint at all)', async () => {
+    const s = net.createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const closed = `http://127.0.0.1:${(s.address() as net.AddressInfo).port}`;
+    await new Promise<void>((r) => s.close(() => r()));
+    const opts = { root: emptyRoot(), env: {}, socketPath: simDaemon.config.socketPath, opsUrl: closed, collateralUrl, now: NOW, pause: noPause };
+    const without = await runDoctor(opts);
+    expect(without.checks.at(-1)).toMatchObject({ name: 'collateral', status: 'WARN', hint: expect.stringContaining('--fmspc') });
+    const given = await runDoctor({ ...opts, fmspc: fmspc.toLowerCase() });
+    expect(given.checks.at(-1)).toMatchObject({ name: 'collateral', status: 'OK', detail: expect.stringContaining(`for FMSPC ${fmspc}: fresh`) });
   });
 
   it('the same pod without SGX_AESM_ADDR and with --role app: FAILs, so the exit code is 1', async () => {
