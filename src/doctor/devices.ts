@@ -121,14 +121,15 @@ export function checkSgxDevices(input: DeviceCheckInput): CheckResult {
       } else seen.push(`no ${what} device (not needed here)`);
       return;
     }
-    seen.push(`${n.path}: ${n.describe}; ${membership(n, input.who)}`);
+    seen.push(`${n.path}: ${n.describe}; ${membership(n, input.who)}${needed ? '' : ' (not needed here)'}`);
+    if (!needed) return;
     if (n.kind !== 'char') {
       problems.push({ text: `${n.path} is not a device node`, hint: `mount the host's ${n.path} (a device, not a file or directory) into this container` });
     }
     if (!n.accessible) {
       problems.push({
         text: `${n.path} cannot be opened read-write by uid ${input.who.uid}`,
-        hint: `run as a member of group ${group} (${n.groupName ?? `gid ${n.gid}`} here; in a pod: securityContext.supplementalGroups: [${n.gid}]) or as root`,
+        hint: `run as a member of group ${group} (gid ${n.gid}${n.groupName ? `, named ${n.groupName}` : ''} on this filesystem; in a pod: securityContext.supplementalGroups: [${n.gid}]) or as root`,
       });
     }
   };

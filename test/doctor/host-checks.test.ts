@@ -18,8 +18,11 @@ import { fakeRoot, user, type FakeRoot } from './support.js';
 let root: FakeRoot;
 afterEach(() => root?.cleanup());
 
+// Stand-in nodes keep the owner and group of whoever runs the tests (no chown, so no root needed):
+// the fake /etc/group names that group sgx_prv, and the injected identity (uid 4242) is someone else.
 const SGX_GID = 4711;
-const SGX_PRV_GID = 4712;
+const SGX_PRV_GID = process.getgid!();
+const OWNER_UID = process.getuid!();
 const GROUPS = `root:x:0:\nsgx:x:${SGX_GID}:\nsgx_prv:x:${SGX_PRV_GID}:\n`;
 
 describe('sgx-devices', () => {
@@ -65,24 +68,30 @@ describe('sgx-devices', () => {
     expect(app.status).toBe('OK');
     expect(app.detail).toContain('no provisioning device (not needed here)');
     // The same pod in-process (SGX_AESM_ADDR unset) loads the PCE itself: it needs /dev/sgx_provision.
+    // Present but unusable, it is reported and not held against an out-of-process app.
+    root.file('dev/sgx_provision', '', 0o600);
+    const unusable = checkSgxDevices({ root: root.dir, role: 'app', outOfProcess: true, who: user() });
+    expect(unusable.status).toBe('OK');
+    expect(unusable.detail).toContain(`/dev/sgx_provision: NOT a device node, uid ${OWNER_UID}, group ${SGX_PRV_GID}, mode 0600; this process (uid 4242) is not in group ${SGX_PRV_GID} (not needed here)`);
     const inProcess = checkSgxDevices({ root: root.dir, role: 'app', outOfProcess: false, who: user() });
     expect(inProcess.status).toBe('FAIL');
-    expect(inProcess.hint).toContain('sgx.intel.com/provision');
+    expect(inProcess.detail).toContain('/dev/sgx_provision cannot be opened read-write by uid 4242');
+    expect(inProcess.hint).toContain('run as a member of group sgx_prv');
   });
 
   it('FAIL for a provisioning node of group sgx_prv, mode 0660, when this process is not in the group; OK once it is', () => {
     root = fakeRoot();
     root.file('etc/group', GROUPS);
     root.device('dev/sgx_enclave');
-    root.file('dev/sgx_provision', '', 0o660, 0, SGX_PRV_GID);
+    root.file('dev/sgx_provision', '', 0o660);
     const outsider = checkSgxDevices({ root: root.dir, role: 'node', outOfProcess: false, who: user([SGX_GID]) });
     expect(outsider.status).toBe('FAIL');
     expect(outsider.detail).toContain('group sgx_prv, mode 0660');
-    expect(outsider.detail).toContain('this process (uid 1000) is not in group sgx_prv');
-    expect(outsider.hint).toContain(`group sgx_prv (sgx_prv here; in a pod: securityContext.supplementalGroups: [${SGX_PRV_GID}])`);
+    expect(outsider.detail).toContain('this process (uid 4242) is not in group sgx_prv');
+    expect(outsider.hint).toContain(`group sgx_prv (gid ${SGX_PRV_GID}, named sgx_prv on this filesystem; in a pod: securityContext.supplementalGroups: [${SGX_PRV_GID}])`);
     // A member may open it; the stand-in is still a regular file, which the check reports as not a device.
     const member = checkSgxDevices({ root: root.dir, role: 'node', outOfProcess: false, who: user([SGX_PRV_GID]) });
-    expect(member.detail).toContain('this process (uid 1000) is in group sgx_prv');
+    expect(member.detail).toContain('this process (uid 4242) is in group sgx_prv');
     expect(member.detail).toContain('/dev/sgx_provision is not a device node');
     expect(member.detail).not.toContain('cannot be opened');
   });
@@ -93,7 +102,7 @@ describe('sgx-devices', () => {
     expect(mayReadWrite(st, user([SGX_GID]))).toBe(true);
     expect(mayReadWrite({ ...st, mode: 0o666 }, user())).toBe(true);
     expect(mayReadWrite({ ...st, mode: 0o640 }, user([SGX_GID]))).toBe(false);
-    expect(mayReadWrite({ uid: 1000, gid: 0, mode: 0o600 }, user())).toBe(true);
+    expect(mayReadWrite({ uid: 4242, gid: 0, mode: 0o600 }, user())).toBe(true);
     expect(mayReadWrite({ uid: 1, gid: 1, mode: 0o000 }, { uid: 0, gid: 0, groups: [] })).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
 // be real character devices are symlinks to /dev/null (a real character device on every Linux, what
 // the check stats through the link, as it does for the legacy /dev/sgx/* links); regular files with
 // real modes and owners stand in for nodes the test wants unusable.
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ProcessIdentity } from '../../src/doctor/index.js';
 
@@ -11,8 +11,8 @@ export interface FakeRoot {
   dir: string;
   /** A real character device at `rel` (e.g. 'dev/sgx_enclave'). */
   device(rel: string): void;
-  /** A regular file at `rel` with this mode, owner and group (a node nobody outside may open). */
-  file(rel: string, content?: string, mode?: number, uid?: number, gid?: number): void;
+  /** A regular file at `rel` with this mode (owned by whoever runs the tests). */
+  file(rel: string, content?: string, mode?: number): void;
   cleanup(): void;
 }
 
@@ -26,18 +26,17 @@ export function fakeRoot(prefix = 'sqh-doc-'): FakeRoot {
       parent(rel);
       symlinkSync('/dev/null', path.join(dir, rel));
     },
-    file(rel, content = '', mode = 0o644, uid, gid) {
+    file(rel, content = '', mode = 0o644) {
       parent(rel);
       const p = path.join(dir, rel);
       writeFileSync(p, content);
       chmodSync(p, mode);
-      if (uid !== undefined || gid !== undefined) chownSync(p, uid ?? -1, gid ?? -1);
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 
-/** An unprivileged process identity (uid 1000, primary group 1000) with these extra groups. */
+/** An unprivileged process identity (uid and primary group 4242, not the test runner) with these extra groups. */
 export function user(groups: number[] = []): ProcessIdentity {
-  return { uid: 1000, gid: 1000, groups };
+  return { uid: 4242, gid: 4242, groups };
 }
