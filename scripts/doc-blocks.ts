@@ -142,8 +142,18 @@ export function renderCodeTables(): string {
 
 // ── blocks and markers ───────────────────────────────────────────────────────────────────────────
 
+// ── alert rules ──────────────────────────────────────────────────────────────────────────────────
+
+export const ALERT_RULES_FILE = 'deploy/helm/sgx-quote-helper/files/prometheus-alerts.yaml';
+
+/** The rules file itself, shown whole in docs/operations.md. */
+export function renderAlertRules(): string {
+  return ['```yaml', `# ${ALERT_RULES_FILE}`, readFileSync(path.join(REPO, ALERT_RULES_FILE), 'utf8').trimEnd(), '```'].join('\n');
+}
+
 export const DOC_BLOCKS: readonly DocBlock[] = [
   { file: 'docs/operations.md', name: 'serve-options', render: renderServeOptions },
+  { file: 'docs/operations.md', name: 'alert-rules', render: renderAlertRules },
   { file: 'docs/troubleshooting.md', name: 'codes', render: renderCodeTables },
 ];
 

@@ -1,12 +1,14 @@
-// The example Prometheus alert rules (deploy/helm/sgx-quote-helper/files/prometheus-alerts.yaml)
-// against real daemons: every metric an expression names must be exported by a running `serve`
-// (sim provider for the general group, the dcap provider on the C stand-in of Intel's libraries for
-// the dcap group), and the chart's optional PrometheusRule must carry exactly these rules.
+// docs/operations.md against real daemons: the example Prometheus alert rules
+// (deploy/helm/sgx-quote-helper/files/prometheus-alerts.yaml), the metrics table and the log-fields
+// table. Every metric an alert expression or the metrics table names must be exported by a running
+// `serve` (sim provider, and the dcap provider on the C stand-in of Intel's libraries), every sqh_
+// metric exported must be in the table, every log line the doc lists must carry the fields it lists,
+// and the chart's optional PrometheusRule must carry exactly these rules.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeDir, scrape, tempDir } from '../daemon/helpers.js';
+import { call, removeDir, scrape, tempDir } from '../daemon/helpers.js';
 import { spawnDaemon, stop, type DaemonProcess } from '../daemon/process-harness.js';
 import { buildDcapStandin } from '../support/dcap-standin.js';
 import { helm, helmBinary } from '../k8s/support/helm.js';
@@ -27,6 +29,20 @@ interface RuleFile {
 }
 
 const rules = parseYaml(readFileSync(RULES_FILE, 'utf8')) as RuleFile;
+const OPERATIONS = readFileSync(path.join(REPO, 'docs/operations.md'), 'utf8');
+
+/** The lines of a doc section, from its heading to the next heading of the same level. */
+function section(doc: string, heading: string): string[] {
+  const lines = doc.split('\n');
+  const start = lines.indexOf(heading);
+  if (start < 0) throw new Error(`no section ${heading}`);
+  const level = heading.split(' ')[0];
+  const end = lines.findIndex((l, i) => i > start && l.startsWith(`${level} `));
+  return lines.slice(start, end < 0 ? undefined : end);
+}
+const tableRows = (lines: string[]): string[][] =>
+  lines.filter((l) => l.startsWith('| ') && !/^\|[-| ]+\|$/.test(l)).slice(1).map((l) => l.slice(2, -2).split(' | '));
+const ticked = (s: string): string[] => [...s.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
 
 // PromQL words that look like metric names but are functions, keywords or label names.
 const PROMQL_WORDS = new Set(['sum', 'max', 'min', 'rate', 'increase', 'or', 'and', 'histogram_quantile']);
@@ -66,6 +82,8 @@ describe('every metric in the alert rules exists in a running daemon', () => {
   const daemons: DaemonProcess[] = [];
   let simMetrics: Set<string>;
   let dcapMetrics: Set<string>;
+  let simExit: { code: number | null };
+  let simDaemon: DaemonProcess;
 
   beforeAll(async () => {
     dir = tempDir('sqh-al-');
@@ -82,11 +100,43 @@ describe('every metric in the alert rules exists in a running daemon', () => {
     await Promise.all([sim.serving, dcap.serving]);
     simMetrics = declared((await scrape(await sim.opsAddress)).text);
     dcapMetrics = declared((await scrape(await dcap.opsAddress)).text);
+    // One answered and one failed request (no att key id: errorCode 3), then a drain: the log lines the doc lists.
+    expect((await call(path.join(dir, 'sim.sock'), { kind: 'getSupportedAttKeyIdNum' })).errorCode).toBe(0);
+    expect((await call(path.join(dir, 'sim.sock'), { kind: 'getQuoteSizeEx' })).errorCode).toBe(3);
+    simDaemon = sim;
+    simExit = await stop(sim);
   }, 90_000);
 
   afterAll(async () => {
     for (const d of daemons) expect((await stop(d)).code).toBe(0);
     if (dir) removeDir(dir);
+  });
+
+  it('the metrics table lists every sqh_ metric the daemons export, and nothing they do not', () => {
+    const documented = tableRows(section(OPERATIONS, '## Health, readiness, metrics').filter((l) => l.startsWith('| `sqh_') || l.startsWith('| metric'))).map((r) => ticked(r[0])[0]);
+    expect(documented.length).toBeGreaterThan(10);
+    const exported = new Set([...simMetrics, ...dcapMetrics].filter((m) => m.startsWith('sqh_')));
+    expect([...exported].sort()).toEqual([...new Set(documented)].sort());
+  });
+
+  it('every log line the doc lists is written with the fields it lists', () => {
+    expect(simExit.code).toBe(0);
+    const rows = tableRows(section(OPERATIONS, '## Logs'));
+    expect(rows.length).toBeGreaterThanOrEqual(4);
+    for (const [msgCell, level, fieldsCell] of rows) {
+      const msg = ticked(msgCell)[0];
+      const line = simDaemon.lines.find((l) => l.msg === msg);
+      expect(line, msg).toBeDefined();
+      expect(line!.level).toBe(level);
+      for (const common of ['level', 'time', 'service', 'component', 'pid', 'msg']) expect(line, `${msg}: ${common}`).toHaveProperty(common);
+      expect(line!.service).toBe('sgx-quote-helper');
+      expect(line!.component).toBe('daemon');
+      expect(new Date(String(line!.time)).toISOString()).toBe(line!.time);
+      for (const item of fieldsCell.split(', ')) {
+        if (item.includes('when there is one')) continue;
+        for (const field of ticked(item)) expect(line, `${msg}: ${field}`).toHaveProperty(field);
+      }
+    }
   });
 
   it('the general group: in the sim daemon (and the dcap daemon) /metrics', () => {
