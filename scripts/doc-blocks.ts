@@ -8,6 +8,8 @@ import path from 'node:path';
 import { SERVE_CLI_ONLY, SERVE_SETTINGS, describeAllowed, describeDefault, type Setting } from '../src/daemon/settings.js';
 import { CODE_HINTS, knownCodes, type CodeFamily, type CodeHint } from '../src/troubleshooting/codes.js';
 import { AESM_OPERATIONS, quote3ErrorFor, sgxStatusFor, type AesmOperation } from '../src/aesm/status-mapping.js';
+import { Command } from 'commander';
+import { register as registerWebhook } from '../src/cli/webhook.js';
 
 export const REPO = path.resolve(import.meta.dirname, '..');
 
@@ -142,6 +144,23 @@ export function renderCodeTables(): string {
 
 // ── blocks and markers ───────────────────────────────────────────────────────────────────────────
 
+// ── other commands' options (declared once, with commander's .env(), in their command file) ──────
+
+/** The options of `webhook serve` as commander holds them: flag, env var, default, description. */
+export function renderWebhookServeOptions(): string {
+  const program = new Command();
+  registerWebhook(program);
+  const serve = program.commands.find((c) => c.name() === 'webhook')!.commands.find((c) => c.name() === 'serve')!;
+  return [
+    '| flag | env | default | meaning |',
+    '|---|---|---|---|',
+    ...serve.options.map((o) => {
+      const dflt = o.mandatory ? 'required' : o.defaultValue !== undefined ? code(String(o.defaultValue)) : '—';
+      return `| ${cell(code(o.flags))} | ${code(o.envVar ?? '')} | ${cell(dflt)} | ${cell(o.description)} |`;
+    }),
+  ].join('\n');
+}
+
 // ── alert rules ──────────────────────────────────────────────────────────────────────────────────
 
 export const ALERT_RULES_FILE = 'deploy/helm/sgx-quote-helper/files/prometheus-alerts.yaml';
@@ -154,6 +173,7 @@ export function renderAlertRules(): string {
 export const DOC_BLOCKS: readonly DocBlock[] = [
   { file: 'docs/operations.md', name: 'serve-options', render: renderServeOptions },
   { file: 'docs/operations.md', name: 'alert-rules', render: renderAlertRules },
+  { file: 'docs/operations.md', name: 'webhook-serve-options', render: renderWebhookServeOptions },
   { file: 'docs/troubleshooting.md', name: 'codes', render: renderCodeTables },
 ];
 

@@ -1,7 +1,7 @@
 // The docs' generated blocks against the tables they are made from, and the troubleshooting table
 // against every code the code defines: a new AESM code, sgx_status_t, quote3_error_t, verifier
 // reason or exit code without a hint fails here.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DOC_BLOCKS, REPO, readBlock, replaceBlock, beginMarker, endMarker } from '../../scripts/doc-blocks.js';
@@ -31,6 +31,16 @@ describe('generated doc blocks', () => {
       expect(row).toContain(`\`${x.env}\``);
       expect(row).toContain(`\`${x.key}\``);
     }
+  });
+});
+
+describe('environment variables', () => {
+  it('every SQH_* variable named in src/ is documented in docs/operations.md', () => {
+    const ops = readFileSync(path.join(REPO, 'docs/operations.md'), 'utf8');
+    const files = readdirSync(path.join(REPO, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const names = new Set(files.flatMap((f) => [...readFileSync(path.join(REPO, 'src', f), 'utf8').matchAll(/\bSQH_[A-Z0-9_]+\b/g)].map((m) => m[0])));
+    expect(names.size).toBeGreaterThan(25);
+    expect([...names].filter((n) => !ops.includes(`\`${n}\``)).sort()).toEqual([]);
   });
 });
 
