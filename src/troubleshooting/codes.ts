@@ -70,7 +70,7 @@ export const CODE_HINTS: readonly CodeHint[] = [
     causes: 'no usable SGX device on the host that answered (SGX disabled in the BIOS, driver missing, device not passed to the container)',
     fix: `${UPSTREAM_ONLY}; check \`/dev/sgx_enclave\` and \`/dev/sgx_provision\` where that service runs` },
   { family: 'aesm', codes: [3], seenIn: WIRE,
-    causes: 'the request had the wrong sizes (target info not 512 bytes, REPORT not 432, qe_report_info not 960) or asked for neither a key id nor its size',
+    causes: 'the request is inconsistent: a REPORT not 432 bytes, qe_report_info not 960, a `buf_size` that does not fit (smaller than the quote, not 32 for the key id), a malformed att_key_id_list, no att_key_id',
     fix: 'a client bug: use Intel\'s library or `src/client`; the daemon log (`detail`) says which field' },
   { family: 'aesm', codes: [4, 5, 6, 7, 8, 9, 10, 11, 16, 19, 20, 26, 28, 31], seenIn: WIRE,
     causes: 'EPID, launch-token or platform-services results (provisioning, sessions, revocation, platform info): not part of ECDSA (DCAP) quoting',
