@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
 import { DaemonError, resolveConfig, startDaemon, createLogger, type RawConfig, type DaemonHandle } from '../daemon/index.js';
+import { SERVE_CLI_ONLY, SERVE_SETTINGS, helpText, type Setting } from '../daemon/settings.js';
 import { chooseProvider, createProvider, DcapUnavailableError, ProviderConfigError, type QuoteProvider } from '../providers/index.js';
 import { checkSimStateDir, socketPermissionError } from './serve-checks.js';
 
@@ -12,34 +13,16 @@ interface ServeFlags extends Omit<RawConfig, 'takeOver'> {
 
 /** `serve`: the AESM-compatible quote daemon (what the DaemonSet runs on every node). */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('serve')
-    .description('Run the AESM-compatible quote daemon (drop-in for aesmd\'s out-of-process quoting). Starting it where another instance serves hands the socket over without downtime.')
-    .option('--provider <kind>', 'auto | sim | upstream | dcap (env SQH_PROVIDER; default auto: upstream if --upstream, dcap on SGX hardware, else sim)')
-    .option('--state-dir <dir>', 'sim provider state directory (env SQH_STATE_DIR; default /var/lib/sgx-quote-helper/sim if writable, else $XDG_STATE_HOME/sgx-quote-helper/sim)')
-    .option('--init', 'with the sim provider: create a new simulated platform when the state dir has none (otherwise serve refuses to start)')
-    .option('--socket <path>', 'AESM socket path (env SQH_SOCKET; default /var/run/aesmd/aesm.socket)')
-    .option('--ops-listen <host:port>', 'ops HTTP server for /healthz /readyz /metrics, or "off" (env SQH_OPS_LISTEN; default 127.0.0.1:9464)')
-    .option('--upstream <path>', 'AESM socket to forward to with --provider upstream (env SQH_UPSTREAM)')
-    .option('--socket-mode <octal>', 'socket file mode (env SQH_SOCKET_MODE; default 0666)')
-    .option('--socket-group <name|gid>', 'socket file group (env SQH_SOCKET_GROUP)')
-    .option('--drain-timeout <duration>', 'how long to finish in-flight requests on SIGTERM or handover (env SQH_DRAIN_TIMEOUT; default 15s)')
-    .option('--max-connections <n>', 'open connections at most; at the cap the one that has sent the least is evicted (env SQH_MAX_CONNECTIONS; default 512)')
-    .option('--request-timeout <duration>', 'deadline for receiving a request on a connection (env SQH_REQUEST_TIMEOUT; default 5s)')
-    .option('--first-byte-timeout <duration>', 'deadline for the first byte of a request; silent connections are closed (env SQH_FIRST_BYTE_TIMEOUT; default 1s)')
-    .option('--take-over', 'replace a live socket even if it is not another sgx-quote-helper (a host aesmd); without it serve exits 1 there (env SQH_TAKE_OVER)')
-    .option('--provider-timeout <duration>', 'deadline for a provider call, answered with AESM_BUSY after it (env SQH_PROVIDER_TIMEOUT; default 10s)')
-    .option('--max-request-size <bytes>', 'largest request frame body (env SQH_MAX_REQUEST_SIZE; default 64KiB)')
-    .option('--on-replaced <exit|wait>', 'after a new instance took the socket: exit 0, or stay unready until SIGTERM (use wait under a DaemonSet) (env SQH_ON_REPLACED; default exit)')
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env SQH_LOG_LEVEL; default info)')
-    .option('--dcap-lib-dir <dir>', 'dcap provider: load libsgx_dcap_ql.so.1 and its dependencies (libsgx_qe3_logic.so, libsgx_pce_logic.so.1, a QPL if present) from this directory (env SQH_DCAP_LIB_DIR; default: the system library path)')
-    .option('--dcap-qe3-path <file>', 'dcap provider: QE3 enclave image instead of libsgx_qe3.signed.so.1 beside libsgx_qe3_logic.so (env SQH_DCAP_QE3_PATH)')
-    .option('--dcap-pce-path <file>', 'dcap provider: PCE enclave image (env SQH_DCAP_PCE_PATH)')
-    .option('--dcap-ide-path <file>', 'dcap provider: ID enclave image (env SQH_DCAP_IDE_PATH)')
-    .option('--dcap-qpl-path <file>', 'dcap provider: quote provider library to use instead of libdcap_quoteprov.so.1 / .so (env SQH_DCAP_QPL_PATH)')
-    .option('--dcap-warmup-timeout <duration>', 'dcap provider: bound for loading the QE3 and certifying the key before serving (env SQH_DCAP_WARMUP_TIMEOUT; default 60s)')
-    .option('--sgx-device-dir <dir>', 'where to look for the SGX device nodes (env SQH_SGX_DEVICE_DIR; default /dev; Intel\'s library always opens /dev, so this only serves tests)')
-    .option('--config <file>', 'YAML/JSON file with the same options in camelCase (env SQH_CONFIG); flags and env win')
+    .description('Run the AESM-compatible quote daemon (drop-in for aesmd\'s out-of-process quoting). Starting it where another instance serves hands the socket over without downtime.');
+  // Every option comes from the settings table (src/daemon/settings.ts), so --help, validation and
+  // docs/operations.md say the same thing. No commander defaults: resolveConfig applies them, after env and file.
+  const settings: readonly Setting[] = [...SERVE_SETTINGS, ...SERVE_CLI_ONLY];
+  for (const setting of settings) {
+    cmd.option(setting.arg ? `${setting.flag} ${setting.arg}` : setting.flag, helpText(setting));
+  }
+  cmd
     .action(async (flags: ServeFlags) => {
       const code = await serve(flags);
       process.exitCode = code;

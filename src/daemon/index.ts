@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './config.js';
+export * from './settings.js';
 export * from './metrics.js';
 export * from './logger.js';
 export * from './provider-queue.js';

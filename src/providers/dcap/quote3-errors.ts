@@ -100,7 +100,7 @@ export const QUOTE3_ERROR_NAMES: ReadonlyMap<number, string> = new Map([
 ]);
 
 /** Raw sgx_status_t values `load_qe` returns untranslated (dcap-provider spec §2.4), named for logs. */
-const SGX_STATUS_NAMES: ReadonlyMap<number, string> = new Map([
+export const RAW_SGX_STATUS_NAMES: ReadonlyMap<number, string> = new Map([
   [0x0001, 'SGX_ERROR_UNEXPECTED'],
   [0x0002, 'SGX_ERROR_INVALID_PARAMETER'],
   [0x0003, 'SGX_ERROR_OUT_OF_MEMORY'],
@@ -152,7 +152,7 @@ export const nativeCodeHex = (code: number): string => `0x${code.toString(16).to
 
 /** The quote3_error_t (or raw sgx_status_t) name, '' when the value has none. */
 export function nativeCodeName(code: number): string {
-  return QUOTE3_ERROR_NAMES.get(code) ?? SGX_STATUS_NAMES.get(code) ?? '';
+  return QUOTE3_ERROR_NAMES.get(code) ?? RAW_SGX_STATUS_NAMES.get(code) ?? '';
 }
 
 /** `0xE016 SGX_QL_ENCLAVE_LOAD_ERROR`; raw sgx_status_t values are named as such. */
