@@ -3,15 +3,15 @@
  * gathered here once: the ops endpoint's answer (provider, FMSPC, pid), the QCNL config (collateral
  * URL), the device look (in-process quoting) and whether the socket answered.
  */
-import { checkSgxAesmAddr, isOutOfProcess, AESM_ADDR_ENV } from './aesm-addr.js';
-import { checkCollateral } from './collateral.js';
-import { ENCLAVE_DEVICES, PROVISION_DEVICES, checkSgxDevices, groupNames, lookForDevice } from './devices.js';
-import { checkIntelLibraries } from './libraries.js';
-import { checkSocketListener } from './listener.js';
-import { checkPlatformTcb, checkReadiness, defaultHttpGet, fetchOps, DEFAULT_OPS_URL } from './ops.js';
-import { checkQuoteProvider, readQuoteProviderInfo } from './quote-provider.js';
-import { checkAesmSocket } from './socket.js';
-import { currentProcessIdentity, type CheckResult, type DoctorRole, type HttpGet, type ProcessIdentity } from './types.js';
+import { CHECK_AESM_ADDR, checkSgxAesmAddr, isOutOfProcess, AESM_ADDR_ENV } from './aesm-addr.js';
+import { CHECK_COLLATERAL, checkCollateral } from './collateral.js';
+import { CHECK_DEVICES, ENCLAVE_DEVICES, PROVISION_DEVICES, checkSgxDevices, groupNames, lookForDevice } from './devices.js';
+import { CHECK_LIBRARIES, checkIntelLibraries } from './libraries.js';
+import { CHECK_LISTENER, checkSocketListener } from './listener.js';
+import { CHECK_READINESS, CHECK_TCB, checkPlatformTcb, checkReadiness, defaultHttpGet, fetchOps, DEFAULT_OPS_URL } from './ops.js';
+import { CHECK_QUOTE_PROVIDER, checkQuoteProvider, readQuoteProviderInfo } from './quote-provider.js';
+import { CHECK_SOCKET, checkAesmSocket } from './socket.js';
+import { currentProcessIdentity, fail, type CheckResult, type DoctorRole, type HttpGet, type ProcessIdentity } from './types.js';
 import type { FetchLike } from '../pcs/index.js';
 import { resolveSocketPath } from '../client/index.js';
 
@@ -69,19 +69,25 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const usable = (n: typeof enclave) => !!n && n.kind === 'char' && n.accessible;
 
   const checks: CheckResult[] = [];
-  checks.push(checkSgxDevices({ root, role, outOfProcess, provider, who }));
-  checks.push(checkIntelLibraries({ root, env, role, provider }));
-  checks.push(checkQuoteProvider({ info: qpl, role, provider }));
-  checks.push(checkSgxAesmAddr({ env, role, inProcessDevicesUsable: usable(enclave) && usable(provision) }));
-  const socket = await checkAesmSocket({ socketPath, role, timeoutMs });
-  checks.push(socket.result);
-  checks.push(await checkSocketListener({ socketPath, root, opsPid: ops.healthz?.pid, opsUrl: ops.url, answered: socket.answered, pause: opts.pause }));
-  checks.push(checkReadiness(ops, role));
-  checks.push(checkPlatformTcb(ops));
+  checks.push(await guarded(CHECK_DEVICES, () => checkSgxDevices({ root, role, outOfProcess, provider, who })));
+  checks.push(await guarded(CHECK_LIBRARIES, () => checkIntelLibraries({ root, env, role, provider })));
+  checks.push(await guarded(CHECK_QUOTE_PROVIDER, () => checkQuoteProvider({ info: qpl, role, provider })));
+  checks.push(await guarded(CHECK_AESM_ADDR, () => checkSgxAesmAddr({ env, role, inProcessDevicesUsable: usable(enclave) && usable(provision) })));
+  let answered = false;
+  checks.push(
+    await guarded(CHECK_SOCKET, async () => {
+      const socket = await checkAesmSocket({ socketPath, role, timeoutMs });
+      answered = socket.answered;
+      return socket.result;
+    }),
+  );
+  checks.push(await guarded(CHECK_LISTENER, () => checkSocketListener({ socketPath, root, opsPid: ops.healthz?.pid, opsUrl: ops.url, answered, pause: opts.pause })));
+  checks.push(await guarded(CHECK_READINESS, () => checkReadiness(ops, role)));
+  checks.push(await guarded(CHECK_TCB, () => checkPlatformTcb(ops)));
   const collateralUrl = opts.collateralUrl ?? qpl.collateralUrl;
   const urlSource = opts.collateralUrl ? '--collateral-url' : qpl.collateralUrl ? qpl.config?.path : undefined;
   checks.push(
-    await checkCollateral({
+    await guarded(CHECK_COLLATERAL, () => checkCollateral({
       fmspc: ops.readyz?.fmspc ?? opts.fmspc?.toUpperCase(),
       url: collateralUrl,
       urlSource,
@@ -90,9 +96,21 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
       now: opts.now ?? new Date(),
       fetch: opts.fetch,
       timeoutMs,
-    }),
+    })),
   );
   return { role, roleReason, socketPath, opsUrl: ops.url, checks };
+}
+
+/**
+ * A check that throws (a bug, or a host stranger than its tests) becomes that check's FAIL with the
+ * message, so the report still lists every other check and the exit code still says "something failed".
+ */
+async function guarded(name: string, run: () => CheckResult | Promise<CheckResult>): Promise<CheckResult> {
+  try {
+    return await run();
+  } catch (e) {
+    return fail(name, `the check itself failed: ${e instanceof Error ? e.message : String(e)}`, 'a bug in doctor or an unexpected host: report this line with the command you ran');
+  }
 }
 
 /** 0 when nothing FAILs, else 1. */

@@ -395,6 +395,16 @@ describe('runDoctor', () => {
     expect(given.checks.at(-1)).toMatchObject({ name: 'collateral', status: 'OK', detail: expect.stringContaining(`for FMSPC ${fmspc}: fresh`) });
   });
 
+  it('a check that throws becomes its own FAIL; every other check still reports and the exit code is 1', async () => {
+    const boom = () => Promise.reject(new Error('pause exploded'));
+    const report = await runDoctor({ root: emptyRoot(), env: { SGX_AESM_ADDR: '1' }, socketPath: simDaemon.config.socketPath, opsUrl: simOps, now: NOW, pause: boom, collateralUrl });
+    expect(report.checks).toHaveLength(9);
+    expect(report.checks.find((c) => c.name === 'socket-listener')).toMatchObject({ status: 'FAIL', detail: expect.stringContaining('pause exploded') });
+    expect(report.checks.find((c) => c.name === 'aesm-socket')!.status).toBe('OK');
+    expect(report.checks.at(-1)!.name).toBe('collateral');
+    expect(doctorExitCode(report.checks)).toBe(1);
+  });
+
   it('the same pod without SGX_AESM_ADDR and with --role app: FAILs, so the exit code is 1', async () => {
     const report = await runDoctor({ root: emptyRoot(), env: {}, role: 'app', socketPath: simDaemon.config.socketPath, opsUrl: simOps, now: NOW, pause: noPause });
     expect(report.checks.find((c) => c.name === 'sgx-aesm-addr')!.status).toBe('FAIL');
