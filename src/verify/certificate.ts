@@ -1,18 +1,21 @@
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
 import {
   DerError,
   OID_ECDSA_WITH_SHA256,
+  Tag,
   bitStringBytes,
+  booleanOf,
   children,
   commonName,
   integerBytes,
   isContext,
+  isTag,
   octets,
   oidOf,
   parseDer,
   rawOf,
   serialHex,
+  smallUint,
   timeOf,
 } from './der.js';
 
@@ -37,7 +40,7 @@ export const REQUIRED_CERT_EXTENSIONS = [
 /** Key usage bits, numbered as in RFC 5280 (bit 0 = digitalSignature). */
 export const KeyUsage = { digitalSignature: 1 << 0, nonRepudiation: 1 << 1, keyCertSign: 1 << 5, cRLSign: 1 << 6 };
 
-/** An X.509 certificate parsed once (asn1js for fields, node:crypto for keys and signatures). */
+/** An X.509 certificate parsed once (our DER reader for fields, node:crypto for keys and signatures). */
 export interface ParsedCertificate {
   der: Buffer;
   /** Lowercase hex SHA-256 of the DER: the cache key. */
@@ -82,15 +85,17 @@ function parseBasicConstraints(value: Buffer): { ca: boolean; pathLen?: number }
   let ca = false;
   let pathLen: number | undefined;
   for (const el of seq) {
-    if (el instanceof asn1js.Boolean) ca = el.valueBlock.value;
-    else if (el instanceof asn1js.Integer) pathLen = el.valueBlock.valueDec;
+    if (isTag(el, Tag.boolean)) ca = booleanOf(el, 'basicConstraints.cA');
+    else if (isTag(el, Tag.integer)) pathLen = smallUint(el, 'basicConstraints.pathLenConstraint');
   }
   return pathLen === undefined ? { ca } : { ca, pathLen };
 }
 
 /** Parse an X.509 v3 certificate. Throws CertificateParseError for anything malformed or unsupported. */
-export function parseCertificate(der: Buffer): ParsedCertificate {
+export function parseCertificate(input: Buffer): ParsedCertificate {
   try {
+    // Our own copy: every field below is a view into it, so the caller's buffer may change afterwards.
+    const der = Buffer.from(input);
     const top = children(parseDer(der, 'certificate'), 'Certificate');
     if (top.length !== 3) throw new DerError('Certificate: expected 3 elements');
     const [tbsEl, algEl, sigEl] = top;
@@ -113,7 +118,7 @@ export function parseCertificate(der: Buffer): ParsedCertificate {
       for (const ext of list) {
         const parts = children(ext, 'Extension');
         const oid = oidOf(parts[0], 'extnID');
-        const critical = parts.length === 3 && parts[1] instanceof asn1js.Boolean ? parts[1].valueBlock.value : false;
+        const critical = parts.length === 3 && isTag(parts[1], Tag.boolean) ? booleanOf(parts[1], `extension ${oid} critical`) : false;
         if (extensions.has(oid)) throw new DerError(`duplicate extension ${oid}`);
         extensions.set(oid, { critical, value: octets(parts[parts.length - 1], `extension ${oid}`) });
       }
