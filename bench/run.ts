@@ -6,8 +6,9 @@
  *   1. daemon: GetQuoteEx (real sim quote work) vs GetSupportedAttKeyIDNum (no provider work), both
  *      over a real Unix socket with a new connection per request, 8 concurrent clients, daemon in its
  *      own process. Design goal: quote/canned >= 0.7.
- *   2. verifier: our warm verification vs @phala/dcap-qvl 0.3.9 on the same quote and collateral.
- *   3. parser: parseQuote vs @phala/dcap-qvl's Quote.parse.
+ *   2. verifier (bench/verifier.ts): node:crypto ECDSA-P256 sign/verify, our warm and cold verification of a
+ *      real SGX v3 and TDX v4 quote, @phala/dcap-qvl 0.3.9 on the same quotes and collateral;
+ *   3. parser: parseQuote vs @phala/dcap-qvl's Quote.parse (same module).
  *   4. attestation service: whole attestations (parse, bind, verify with warm collateral, claims,
  *      sign the token) per second, RS256 and ES256, beside the verifier's own rate and the raw
  *      JWS signing rate of the same keys, all in this run.
@@ -21,11 +22,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeResponse, encodeFrame, encodeRequest, FrameDecoder } from '../src/aesm/index.js';
 import { SimPlatform } from '../src/providers/sim/index.js';
-import { DEFAULT_ECDSA_P256_ATT_KEY_ID, parseQuote } from '../src/sgx/index.js';
-import { collateralFromDcapQvlJson, collateralToDcapQvlJson } from '../src/pcs/index.js';
+import { DEFAULT_ECDSA_P256_ATT_KEY_ID } from '../src/sgx/index.js';
+import { collateralFromDcapQvlJson } from '../src/pcs/index.js';
 import { createVerifier } from '../src/verify/index.js';
 import { Attester, KeyRing, base64url, defaultPolicy, ensureStateKeys, signJws, type JwsAlgorithm } from '../src/attest/index.js';
 import { Progress } from './progress.js';
+import { benchVerifier, rateOf } from './verifier.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -291,53 +293,7 @@ async function benchDaemon(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2 + 3. Verifier and parser against @phala/dcap-qvl on a real Intel quote.
-
-async function rateOf(fn: () => unknown | Promise<unknown>, durationS: number): Promise<number> {
-  for (let i = 0; i < 20; i++) await fn(); // warm-up (fills caches, JIT)
-  let n = 0;
-  const start = performance.now();
-  const deadline = start + durationS * 1000;
-  while (performance.now() < deadline) {
-    for (let i = 0; i < 10; i++) await fn();
-    n += 10;
-  }
-  return n / ((performance.now() - start) / 1000);
-}
-
-async function benchVerifier(): Promise<void> {
-  const quote = readFileSync(path.join(testdata, 'dcap-qvl', 'sgx_quote'));
-  const collateralJson = JSON.parse(readFileSync(path.join(testdata, 'dcap-qvl', 'sgx_quote_collateral.json'), 'utf8'));
-  const collateral = collateralFromDcapQvlJson(collateralJson);
-  const at = new Date('2025-06-19T11:56:00Z');
-  const phala = (await import('@phala/dcap-qvl')) as unknown as {
-    QuoteVerifier: { newProd(): { verify(q: Uint8Array, c: unknown, now: bigint | number): Promise<{ status: string }> } };
-    Quote: { parse(q: Uint8Array): unknown };
-  };
-  const phalaVerifier = phala.QuoteVerifier.newProd();
-  const phalaCollateral = collateralToDcapQvlJson(collateral);
-  const nowSecs = Math.floor(at.getTime() / 1000);
-
-  const ours = createVerifier({ collateral, now: at });
-  const check = await ours.verify(quote);
-  const theirs = await phalaVerifier.verify(quote, phalaCollateral, nowSecs);
-  if (check.status !== theirs.status) throw new Error(`status differs: ours ${check.status}, dcap-qvl ${theirs.status}`);
-
-  const oursRate = await rateOf(() => ours.verify(quote), verifySeconds);
-  progress.tick('verify ours');
-  const phalaRate = await rateOf(() => phalaVerifier.verify(quote, phalaCollateral, nowSecs), verifySeconds);
-  progress.tick('verify dcap-qvl');
-  rows.push({ name: 'verify SGX v3 quote, warm collateral (ours)', rate: oursRate, unit: 'quotes/s', note: check.status });
-  rows.push({ name: 'verify SGX v3 quote (@phala/dcap-qvl 0.3.9)', rate: phalaRate, unit: 'quotes/s', note: theirs.status });
-  ratios['verify ours / dcap-qvl'] = oursRate / phalaRate;
-
-  const parseOurs = await rateOf(() => parseQuote(quote), quick ? 0.5 : 2);
-  const parsePhala = await rateOf(() => phala.Quote.parse(quote), quick ? 0.5 : 2);
-  progress.tick('parse');
-  rows.push({ name: 'parse SGX v3 quote (ours)', rate: parseOurs, unit: 'quotes/s' });
-  rows.push({ name: 'parse SGX v3 quote (@phala/dcap-qvl 0.3.9)', rate: parsePhala, unit: 'quotes/s' });
-  ratios['parse ours / dcap-qvl'] = parseOurs / parsePhala;
-}
+// 2 + 3. Verifier (warm, cold) and parser against @phala/dcap-qvl and the ECDSA floor: bench/verifier.ts.
 
 // ---------------------------------------------------------------------------------------------
 // 4. Attestation service: the Attester (what POST /attest/SgxEnclave runs, without HTTP) on the same
@@ -393,7 +349,7 @@ async function benchAttest(): Promise<void> {
 
 await benchDaemon();
 if (!args['daemon-only']) {
-  await benchVerifier();
+  await benchVerifier({ quick, rounds, testdata, rows, ratios, progress });
   await benchAttest();
 }
 progress.done();

@@ -40,7 +40,10 @@ export class ByteReader {
   /** A copy, so parsed structures never alias (and keep alive) the caller's buffer. */
   bytes(offset: number, size: number, field: string): Buffer {
     this.need(offset, size, field);
-    return Buffer.from(this.buf.subarray(offset, offset + size));
+    // allocUnsafe + copy: no intermediate view (Buffer#subarray's species lookup costs more than the copy).
+    const out = Buffer.allocUnsafe(size);
+    this.buf.copy(out, 0, offset, offset + size);
+    return out;
   }
 }
 

@@ -121,7 +121,10 @@ function parsePpid(type: 1 | 2 | 3, data: Buffer, base: number, field: string): 
 
 function parsePemChain(data: Buffer, base: number, field: string): { encoding: 'pem' | 'der'; pemChain: string; certificatesPem: string[] } {
   // latin1 keeps every byte, so odd bytes show up in the PEM instead of vanishing into U+FFFD.
-  const text = data.toString('latin1').replace(/\0+$/, '');
+  // Trailing NULs (Intel's QPL terminates the chain with one) are cut before decoding: no regex per quote.
+  let textEnd = data.length;
+  while (textEnd > 0 && data[textEnd - 1] === 0) textEnd--;
+  const text = data.toString('latin1', 0, textEnd);
   const certificatesPem = text.match(PEM_CERT_RE) ?? [];
   if (certificatesPem.length > 0) {
     return { encoding: 'pem', pemChain: text, certificatesPem: certificatesPem.map((c) => `${c}\n`) };

@@ -1,4 +1,5 @@
 import * as asn1js from 'asn1js';
+import { readDerTlv } from './der-tlv.js';
 import { SgxParseError } from './errors.js';
 
 /** Intel's SGX extension in PCK certificates (non-critical) and its sub-OIDs (QVL ParserUtils.h). */
@@ -36,35 +37,71 @@ export interface PckExtension {
   configuration?: { dynamicPlatform: boolean; cachedKeys: boolean; smtEnabled: boolean };
 }
 
-type Block = asn1js.AsnType;
-
-/** Offset of a decoded block in the buffer given to fromBER (asn1js keeps a view into the input). */
-function offsetOf(b: Block | undefined, base: number): number {
-  const view = (b as { valueBeforeDecodeView?: Uint8Array } | undefined)?.valueBeforeDecodeView;
-  return base + (view ? view.byteOffset : 0);
+/**
+ * One DER element of the extension value: its tag and where it lies (absolute offsets for errors). The
+ * parse reads the bytes with readDerTlv (no object tree): it runs on every new PCK certificate.
+ */
+interface Block {
+  der: Buffer;
+  tag: number;
+  start: number;
+  contentStart: number;
+  end: number;
 }
 
-function fail(field: string, b: Block | undefined, base: number, detail: string, code: 'INVALID_ENCODING' | 'INVALID_VALUE' = 'INVALID_ENCODING'): never {
-  throw new SgxParseError(code, field, offsetOf(b, base), detail);
+function fail(field: string, b: Pick<Block, 'start'> | undefined, base: number, detail: string, code: 'INVALID_ENCODING' | 'INVALID_VALUE' = 'INVALID_ENCODING'): never {
+  throw new SgxParseError(code, field, base + (b ? b.start : 0), detail);
 }
 
-function decodeDer(der: Uint8Array, field: string): Block {
-  // A fresh ArrayBuffer so block view offsets are offsets into `der`.
-  const copy = new Uint8Array(der.length);
-  copy.set(der);
-  const parsed = asn1js.fromBER(copy);
-  if (parsed.offset === -1) {
-    throw new SgxParseError('INVALID_ENCODING', field, 0, `not valid DER: ${parsed.result.error || 'decode failed'}`);
-  }
-  if (parsed.offset !== der.length) {
-    throw new SgxParseError('INVALID_ENCODING', field, parsed.offset, `${der.length - parsed.offset} bytes after the DER value`);
-  }
-  return parsed.result;
+const TAG = { boolean: 0x01, integer: 0x02, octetString: 0x04, oid: 0x06, enumerated: 0x0a, sequence: 0x30 } as const;
+
+function element(der: Buffer, off: number, limit: number, field: string, base: number): Block {
+  const t = readDerTlv(der, off, limit);
+  if (!t) fail(field, { start: off }, base, 'not valid DER: element does not fit its container');
+  if ((t.tag & 0x1f) === 0x1f) fail(field, { start: off }, base, 'not valid DER: multi-byte tag');
+  return { der, ...t };
+}
+
+function decodeDer(der: Buffer, field: string, base: number): Block {
+  if (der.length === 0) fail(field, undefined, base, 'not valid DER: empty');
+  const root = element(der, 0, der.length, field, base);
+  if (root.end !== der.length) fail(field, { start: root.end }, base, `${der.length - root.end} bytes after the DER value`);
+  return root;
 }
 
 function asSequence(b: Block | undefined, field: string, base: number): Block[] {
-  if (!(b instanceof asn1js.Sequence)) fail(field, b, base, 'expected a SEQUENCE');
-  return b.valueBlock.value;
+  if (!b || b.tag !== TAG.sequence) fail(field, b, base, 'expected a SEQUENCE');
+  const out: Block[] = [];
+  for (let off = b.contentStart; off < b.end; ) {
+    const c = element(b.der, off, b.end, field, base);
+    out.push(c);
+    off = c.end;
+  }
+  return out;
+}
+
+const contents = (b: Block) => b.der.subarray(b.contentStart, b.end);
+
+/** Dotted OBJECT IDENTIFIER, or undefined when the encoding is not one. */
+function oidText(b: Block): string | undefined {
+  const c = contents(b);
+  if (c.length === 0 || c[c.length - 1] & 0x80) return undefined;
+  const arcs: number[] = [];
+  let v = 0;
+  let fresh = true;
+  for (let i = 0; i < c.length; i++) {
+    if (fresh && c[i] === 0x80) return undefined; // non-minimal arc
+    v = v * 128 + (c[i] & 0x7f);
+    fresh = false;
+    if (v > 2 ** 40) return undefined;
+    if (!(c[i] & 0x80)) {
+      if (arcs.length === 0) arcs.push(v < 80 ? Math.floor(v / 40) : 2, v < 80 ? v % 40 : v - 80);
+      else arcs.push(v);
+      v = 0;
+      fresh = true;
+    }
+  }
+  return arcs.join('.');
 }
 
 /** SEQUENCE { OID, value } pairs. */
@@ -73,10 +110,8 @@ function entries(seq: Block, field: string, base: number): Map<string, { value: 
   for (const item of asSequence(seq, field, base)) {
     const pair = asSequence(item, `${field}.entry`, base);
     const oid = pair[0];
-    if (pair.length !== 2 || !(oid instanceof asn1js.ObjectIdentifier)) {
-      fail(`${field}.entry`, item, base, 'expected SEQUENCE { OBJECT IDENTIFIER, value }');
-    }
-    const id = oid.valueBlock.toString();
+    const id = pair.length === 2 && oid.tag === TAG.oid ? oidText(oid) : undefined;
+    if (id === undefined) fail(`${field}.entry`, item, base, 'expected SEQUENCE { OBJECT IDENTIFIER, value }');
     if (out.has(id)) fail(`${field}[${id}]`, item, base, 'duplicate entry');
     out.set(id, { value: pair[1], at: item });
   }
@@ -90,24 +125,28 @@ function required(m: Map<string, { value: Block; at: Block }>, oid: string, fiel
 }
 
 function octets(b: Block, size: number, field: string, base: number): Buffer {
-  if (!(b instanceof asn1js.OctetString) || b.valueBlock.isConstructed) fail(field, b, base, 'expected an OCTET STRING');
-  const v = Buffer.from(b.valueBlock.valueHexView);
+  if (b.tag !== TAG.octetString) fail(field, b, base, 'expected an OCTET STRING');
+  const v = Buffer.from(contents(b));
   if (v.length !== size) fail(field, b, base, `expected ${size} bytes, got ${v.length}`, 'INVALID_VALUE');
   return v;
 }
 
 function smallInt(b: Block, max: number, field: string, base: number, kind: 'INTEGER' | 'ENUMERATED' = 'INTEGER'): number {
-  const ok = kind === 'INTEGER' ? b instanceof asn1js.Integer : b instanceof asn1js.Enumerated;
-  if (!ok) fail(field, b, base, `expected an ${kind}`);
-  const vb = (b as asn1js.Integer).valueBlock;
-  const v = vb.valueDec;
-  if (vb.isHexOnly || !Number.isInteger(v) || v < 0 || v > max) fail(field, b, base, `value out of range 0..${max}`, 'INVALID_VALUE');
+  if (b.tag !== (kind === 'INTEGER' ? TAG.integer : TAG.enumerated)) fail(field, b, base, `expected an ${kind}`);
+  const c = contents(b);
+  if (c.length === 0) fail(field, b, base, `empty ${kind}`);
+  let v = -1; // negative, or wider than any SVN: out of range
+  if (c.length <= 4 && !(c[0] & 0x80)) {
+    v = 0;
+    for (const x of c) v = v * 256 + x;
+  }
+  if (v < 0 || v > max) fail(field, b, base, `value out of range 0..${max}`, 'INVALID_VALUE');
   return v;
 }
 
 function bool(b: Block, field: string, base: number): boolean {
-  if (!(b instanceof asn1js.Boolean)) fail(field, b, base, 'expected a BOOLEAN');
-  return b.valueBlock.value;
+  if (b.tag !== TAG.boolean || b.end - b.contentStart !== 1) fail(field, b, base, 'expected a BOOLEAN');
+  return b.der[b.contentStart] !== 0;
 }
 
 /** Decode the extension's value (the contents of extnValue's OCTET STRING). */
@@ -115,7 +154,7 @@ export function parsePckExtension(extnValueDer: Uint8Array, base = 0): PckExtens
   return typed('pckExtension', base, () => parsePckExtensionUnsafe(extnValueDer, base));
 }
 
-/** asn1js can throw plain errors (e.g. RangeError on odd string lengths): report them as ours. */
+/** Anything unexpected (a bug, not input) is still reported as a typed parse error. */
 function typed<T>(field: string, offset: number, fn: () => T): T {
   try {
     return fn();
@@ -127,7 +166,9 @@ function typed<T>(field: string, offset: number, fn: () => T): T {
 
 function parsePckExtensionUnsafe(extnValueDer: Uint8Array, base: number): PckExtension {
   const F = 'pckExtension';
-  const root = decodeDer(extnValueDer, F);
+  if (!(extnValueDer instanceof Uint8Array)) throw new SgxParseError('INVALID_VALUE', F, base, 'expected bytes');
+  const der = Buffer.isBuffer(extnValueDer) ? extnValueDer : Buffer.from(extnValueDer.buffer, extnValueDer.byteOffset, extnValueDer.byteLength);
+  const root = decodeDer(der, F, base);
   const top = entries(root, F, base);
   const tcbBlock = required(top, SgxExtensionOids.TCB, `${F}.tcb`, root, base);
   const tcb = entries(tcbBlock, `${F}.tcb`, base);
@@ -165,7 +206,7 @@ function parsePckExtensionUnsafe(extnValueDer: Uint8Array, base: number): PckExt
   return ext;
 }
 
-const pair = (oid: string, value: Block) =>
+const pair = (oid: string, value: asn1js.AsnType) =>
   new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: oid }), value] });
 const octetString = (b: Buffer) => new asn1js.OctetString({ valueHex: Uint8Array.from(b) });
 
@@ -241,8 +282,8 @@ export function certificateDer(certDerOrPem: Uint8Array | string): Buffer {
 }
 
 /**
- * Find the SGX extension in an X.509 certificate (walks tbsCertificate → [3] extensions with asn1js,
- * since node:crypto cannot read custom extensions) and decode it. Offsets in errors are DER offsets.
+ * Find the SGX extension in an X.509 certificate (walks tbsCertificate → [3] extensions, since
+ * node:crypto cannot read custom extensions) and decode it. Offsets in errors are DER offsets.
  */
 export function pckExtensionFromCertificate(certDerOrPem: Uint8Array | string): PckExtension {
   return typed('certificate', 0, () => pckExtensionFromCertificateUnsafe(certDerOrPem));
@@ -250,20 +291,19 @@ export function pckExtensionFromCertificate(certDerOrPem: Uint8Array | string): 
 
 function pckExtensionFromCertificateUnsafe(certDerOrPem: Uint8Array | string): PckExtension {
   const der = certificateDer(certDerOrPem);
-  const cert = decodeDer(der, 'certificate');
+  const cert = decodeDer(der, 'certificate', 0);
   const tbs = asSequence(cert, 'certificate', 0)[0];
   const tbsItems = asSequence(tbs, 'certificate.tbsCertificate', 0);
-  const extsWrapper = tbsItems.find((b) => b.idBlock.tagClass === 3 && b.idBlock.tagNumber === 3);
+  const extsWrapper = tbsItems.find((b) => b.tag === 0xa3); // [3] EXPLICIT extensions
   if (!extsWrapper) fail('certificate.extensions', tbs, 0, 'certificate has no extensions', 'INVALID_VALUE');
-  const exts = asSequence((extsWrapper as asn1js.Constructed).valueBlock.value[0], 'certificate.extensions', 0);
+  const exts = asSequence(element(der, extsWrapper.contentStart, extsWrapper.end, 'certificate.extensions', 0), 'certificate.extensions', 0);
   for (const ext of exts) {
     const parts = asSequence(ext, 'certificate.extensions.extension', 0);
     const oid = parts[0];
-    if (!(oid instanceof asn1js.ObjectIdentifier) || oid.valueBlock.toString() !== SGX_EXTENSION_OID) continue;
+    if (!oid || oid.tag !== TAG.oid || oidText(oid) !== SGX_EXTENSION_OID) continue;
     const value = parts[parts.length - 1];
-    if (!(value instanceof asn1js.OctetString)) fail('certificate.extensions.sgx', value, 0, 'extnValue is not an OCTET STRING');
-    const inner = Buffer.from(value.valueBlock.valueHexView);
-    return parsePckExtension(inner, offsetOf(value, 0) + (value.valueBeforeDecodeView.length - inner.length));
+    if (value.tag !== TAG.octetString) fail('certificate.extensions.sgx', value, 0, 'extnValue is not an OCTET STRING');
+    return parsePckExtension(Buffer.from(contents(value)), value.contentStart);
   }
   return fail('certificate.extensions', extsWrapper, 0, `no SGX extension (${SGX_EXTENSION_OID})`, 'INVALID_VALUE');
 }

@@ -1,18 +1,21 @@
-import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
+import { createHash, createPublicKey, verify as cryptoVerify, KeyObject, webcrypto } from 'node:crypto';
 import {
   DerError,
   OID_ECDSA_WITH_SHA256,
+  Tag,
   bitStringBytes,
+  booleanOf,
   children,
   commonName,
   integerBytes,
   isContext,
+  isTag,
   octets,
   oidOf,
   parseDer,
   rawOf,
   serialHex,
+  smallUint,
   timeOf,
 } from './der.js';
 
@@ -37,7 +40,7 @@ export const REQUIRED_CERT_EXTENSIONS = [
 /** Key usage bits, numbered as in RFC 5280 (bit 0 = digitalSignature). */
 export const KeyUsage = { digitalSignature: 1 << 0, nonRepudiation: 1 << 1, keyCertSign: 1 << 5, cRLSign: 1 << 6 };
 
-/** An X.509 certificate parsed once (asn1js for fields, node:crypto for keys and signatures). */
+/** An X.509 certificate parsed once (our DER reader for fields, node:crypto for keys and signatures). */
 export interface ParsedCertificate {
   der: Buffer;
   /** Lowercase hex SHA-256 of the DER: the cache key. */
@@ -82,15 +85,62 @@ function parseBasicConstraints(value: Buffer): { ca: boolean; pathLen?: number }
   let ca = false;
   let pathLen: number | undefined;
   for (const el of seq) {
-    if (el instanceof asn1js.Boolean) ca = el.valueBlock.value;
-    else if (el instanceof asn1js.Integer) pathLen = el.valueBlock.valueDec;
+    if (isTag(el, Tag.boolean)) ca = booleanOf(el, 'basicConstraints.cA');
+    else if (isTag(el, Tag.integer)) pathLen = smallUint(el, 'basicConstraints.pathLenConstraint');
   }
   return pathLen === undefined ? { ca } : { ca, pathLen };
 }
 
-/** Parse an X.509 v3 certificate. Throws CertificateParseError for anything malformed or unsupported. */
-export function parseCertificate(der: Buffer): ParsedCertificate {
+/** SubjectPublicKeyInfo DER of a P-256 key up to the uncompressed point (id-ecPublicKey, prime256v1, BIT STRING). */
+export const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+
+/**
+ * A KeyObject for a P-256 public point (0x04 ‖ x ‖ y), or undefined when it is not on the curve.
+ * Why WebCrypto's raw import: node:crypto's createPublicKey decodes SPKI through OpenSSL 3's decoder
+ * framework and JWK through EC_KEY_check_key, each ~2-3 ECDSA verifies; the raw import only sets the point
+ * (OpenSSL still checks it is on the curve). A cold verification imports four keys.
+ */
+export async function importP256Point(point: Buffer): Promise<KeyObject | undefined> {
   try {
+    return KeyObject.from(await webcrypto.subtle.importKey('raw', point, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']));
+  } catch {
+    return undefined;
+  }
+}
+
+function importSpkiSync(spki: Buffer): KeyObject {
+  try {
+    return createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  } catch (e) {
+    throw new CertificateParseError(`subjectPublicKeyInfo: ${(e as Error).message}`);
+  }
+}
+
+/** The same key as importSpkiSync, faster for P-256 (the only key type Intel's PKI uses). */
+async function importSpki(spki: Buffer): Promise<KeyObject> {
+  if (spki.length === P256_SPKI_PREFIX.length + 65 && spki.subarray(0, P256_SPKI_PREFIX.length).equals(P256_SPKI_PREFIX)) {
+    const key = await importP256Point(spki.subarray(P256_SPKI_PREFIX.length));
+    if (key) return key;
+  }
+  return importSpkiSync(spki); // any other key type, or the exact error message for a bad point
+}
+
+/** Parse an X.509 v3 certificate. Throws CertificateParseError for anything malformed or unsupported. */
+export function parseCertificate(input: Buffer): ParsedCertificate {
+  const { spki, ...fields } = parseCertificateFields(input);
+  return { ...fields, spki, publicKey: importSpkiSync(spki) };
+}
+
+/** parseCertificate with the key imported through the fast path (same fields, same errors). */
+export async function parseCertificateAsync(input: Buffer): Promise<ParsedCertificate> {
+  const { spki, ...fields } = parseCertificateFields(input);
+  return { ...fields, spki, publicKey: await importSpki(spki) };
+}
+
+function parseCertificateFields(input: Buffer): Omit<ParsedCertificate, 'publicKey'> {
+  try {
+    // Our own copy: every field below is a view into it, so the caller's buffer may change afterwards.
+    const der = Buffer.from(input);
     const top = children(parseDer(der, 'certificate'), 'Certificate');
     if (top.length !== 3) throw new DerError('Certificate: expected 3 elements');
     const [tbsEl, algEl, sigEl] = top;
@@ -113,19 +163,13 @@ export function parseCertificate(der: Buffer): ParsedCertificate {
       for (const ext of list) {
         const parts = children(ext, 'Extension');
         const oid = oidOf(parts[0], 'extnID');
-        const critical = parts.length === 3 && parts[1] instanceof asn1js.Boolean ? parts[1].valueBlock.value : false;
+        const critical = parts.length === 3 && isTag(parts[1], Tag.boolean) ? booleanOf(parts[1], `extension ${oid} critical`) : false;
         if (extensions.has(oid)) throw new DerError(`duplicate extension ${oid}`);
         extensions.set(oid, { critical, value: octets(parts[parts.length - 1], `extension ${oid}`) });
       }
     }
     const ku = extensions.get(OID.keyUsage);
     const bc = extensions.get(OID.basicConstraints);
-    let publicKey: KeyObject;
-    try {
-      publicKey = createPublicKey({ key: rawOf(spkiEl), format: 'der', type: 'spki' });
-    } catch (e) {
-      throw new DerError(`subjectPublicKeyInfo: ${(e as Error).message}`);
-    }
     return {
       der,
       fingerprint: createHash('sha256').update(der).digest('hex'),
@@ -139,7 +183,6 @@ export function parseCertificate(der: Buffer): ParsedCertificate {
       extensions,
       ...(ku ? { keyUsage: parseKeyUsage(ku.value) } : {}),
       ...(bc ? { basicConstraints: parseBasicConstraints(bc.value) } : {}),
-      publicKey,
       spki: rawOf(spkiEl),
       tbs: rawOf(tbsEl),
       signature: sigBits,
@@ -151,14 +194,29 @@ export function parseCertificate(der: Buffer): ParsedCertificate {
   }
 }
 
-/** True when `cert` carries a valid ecdsa-with-SHA256 signature by `issuerKey`. */
+/**
+ * Signature results by signed object and issuer key. Both are parsed once and never changed (certificates
+ * and CRLs come from caches keyed by their bytes, each key belongs to one parsed certificate), so each
+ * signature is verified once however many chains, CRL checks and collateral sets share it.
+ */
+const signatureResults = new WeakMap<object, WeakMap<KeyObject, boolean>>();
+
+/** True when `cert` (a parsed certificate or CRL) carries a valid ecdsa-with-SHA256 signature by `issuerKey`. */
 export function signedBy(cert: { tbs: Buffer; signature: Buffer; signatureAlgorithm: string }, issuerKey: KeyObject): boolean {
-  if (cert.signatureAlgorithm !== OID_ECDSA_WITH_SHA256) return false;
-  try {
-    return cryptoVerify('sha256', cert.tbs, issuerKey, cert.signature);
-  } catch {
-    return false;
+  let byKey = signatureResults.get(cert);
+  const known = byKey?.get(issuerKey);
+  if (known !== undefined) return known;
+  let ok = false;
+  if (cert.signatureAlgorithm === OID_ECDSA_WITH_SHA256) {
+    try {
+      ok = cryptoVerify('sha256', cert.tbs, issuerKey, cert.signature);
+    } catch {
+      ok = false;
+    }
   }
+  if (!byKey) signatureResults.set(cert, (byKey = new WeakMap()));
+  byKey.set(issuerKey, ok);
+  return ok;
 }
 
 /** Split concatenated PEM certificates into DER buffers (NULs and text between blocks are ignored). */
@@ -187,12 +245,27 @@ export class CertificateCache {
 
   get(der: Buffer): ParsedCertificate {
     const fp = createHash('sha256').update(der).digest('hex');
+    return this.map.get(fp) ?? this.keep(fp, parseCertificate(der));
+  }
+
+  /** get(), with a new certificate's key imported through the fast (asynchronous) path. */
+  async load(der: Buffer): Promise<ParsedCertificate> {
+    const fp = createHash('sha256').update(der).digest('hex');
     const hit = this.map.get(fp);
     if (hit) return hit;
-    const parsed = parseCertificate(der);
+    const parsed = await parseCertificateAsync(der);
+    return this.map.get(fp) ?? this.keep(fp, parsed); // a concurrent load may have kept it first
+  }
+
+  private keep(fp: string, parsed: ParsedCertificate): ParsedCertificate {
     if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string);
     this.map.set(fp, parsed);
     return parsed;
+  }
+
+  /** Add a certificate parsed elsewhere (the embedded Intel root, parsed once per process). */
+  seed(cert: ParsedCertificate): void {
+    this.map.set(cert.fingerprint, cert);
   }
 
   get size(): number {

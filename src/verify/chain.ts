@@ -22,25 +22,28 @@ export const CN_PHRASE = {
   tcbSigning: 'SGX TCB Signing',
 } as const;
 
-export function parseChain(
+/** Exactly `expected` certificates, parsed (once per content, through the verifier's cache), in order. */
+export async function parseChain(
   pem: string | Buffer[],
   expected: number,
   certs: CertificateCache,
   formatReason: VerifyReason,
   what: string,
-): ParsedCertificate[] {
+): Promise<ParsedCertificate[]> {
   const ders = typeof pem === 'string' ? pemCertificates(pem) : pem;
   if (ders.length !== expected) {
     throw new VerificationError(formatReason, `${what} has ${ders.length} certificates, expected exactly ${expected}`);
   }
-  return ders.map((der, i) => {
+  const out: ParsedCertificate[] = [];
+  for (const [i, der] of ders.entries()) {
     try {
-      return certs.get(der);
+      out.push(await certs.load(der));
     } catch (e) {
       if (e instanceof CertificateParseError) throw new VerificationError(formatReason, `${what} certificate ${i}: ${e.message}`);
       throw e;
     }
-  });
+  }
+  return out;
 }
 
 function hasRequiredExtensions(c: ParsedCertificate): string | undefined {

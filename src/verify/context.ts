@@ -43,35 +43,17 @@ interface SignedJson<T> {
   signedForm: SignedJsonForm;
 }
 
-/** Shared parse caches of one verifier: certificates and CRLs by fingerprint, signed JSON by content. */
+/** Shared parse caches of one verifier: certificates and CRLs by fingerprint, signed JSON by collateral set. */
 export class CollateralChecker {
   readonly certs: CertificateCache;
   private readonly crls = new Map<string, { ok: true; value: ParsedCrl } | { ok: false; detail: string }>();
   private readonly signed = new Map<string, Outcome<SignedJson<TcbInfo | EnclaveIdentity>>>();
-  private readonly keys = new WeakMap<Collateral, string>();
 
   constructor(
     private readonly anchors: TrustAnchor[],
     private readonly max = 1024,
   ) {
     this.certs = new CertificateCache(max * 4);
-  }
-
-  /** Content key of a collateral set (WeakMap-memoised so a reused object is hashed once). */
-  keyOf(c: Collateral): string {
-    const hit = this.keys.get(c);
-    if (hit) return hit;
-    const h = createHash('sha256');
-    for (const part of [
-      c.teeType, c.pckCrlIssuerChain, c.rootCaCrl, c.pckCrl, c.tcbInfoIssuerChain, c.tcbInfoBody, c.tcbInfoSignature,
-      c.qeIdentityIssuerChain, c.qeIdentityBody, c.qeIdentitySignature, c.pckCertificateChain ?? '',
-    ]) {
-      const b = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
-      h.update(`${b.length}:`).update(b);
-    }
-    const key = h.digest('hex');
-    this.keys.set(c, key);
-    return key;
   }
 
   private remember<K, V>(map: Map<K, V>, key: K, value: V): V {
@@ -106,26 +88,27 @@ export class CollateralChecker {
   }
 
   /** Spec §5.D / §5.E: parse, signing chain (exactly 2), root CRL, signer not revoked, S4/S5 over the exact bytes. */
-  private signedJson<T extends TcbInfo | EnclaveIdentity>(
+  private async signedJson<T extends TcbInfo | EnclaveIdentity>(
     c: Collateral,
     kind: 'tcbInfo' | 'qeIdentity',
-  ): SignedJson<T> {
-    const key = `${this.keyOf(c)}:${kind}`;
-    let o = this.signed.get(key);
+    setKey: string | undefined,
+  ): Promise<SignedJson<T>> {
+    const key = setKey === undefined ? undefined : `${setKey}:${kind}`;
+    let o = key === undefined ? undefined : this.signed.get(key);
     if (!o) {
       try {
-        o = { ok: true, value: this.checkSignedJson(c, kind) };
+        o = { ok: true, value: await this.checkSignedJson(c, kind) };
       } catch (e) {
         if (!(e instanceof VerificationError)) throw e;
         o = { ok: false, error: e };
       }
-      this.remember(this.signed, key, o);
+      if (key !== undefined) this.remember(this.signed, key, o);
     }
     if (!o.ok) throw o.error;
     return o.value as SignedJson<T>;
   }
 
-  private checkSignedJson(c: Collateral, kind: 'tcbInfo' | 'qeIdentity'): SignedJson<TcbInfo | EnclaveIdentity> {
+  private async checkSignedJson(c: Collateral, kind: 'tcbInfo' | 'qeIdentity'): Promise<SignedJson<TcbInfo | EnclaveIdentity>> {
     const tcb = kind === 'tcbInfo';
     const label = tcb ? 'TCB info' : 'QE identity';
     let value: TcbInfo | EnclaveIdentity;
@@ -136,7 +119,7 @@ export class CollateralChecker {
       throw new VerificationError(tcb ? 'TCB_INFO_FORMAT' : 'QE_IDENTITY_FORMAT', `${label}: ${e.message}`);
     }
     const chainPem = tcb ? c.tcbInfoIssuerChain : c.qeIdentityIssuerChain;
-    const chain = parseChain(chainPem, 2, this.certs, 'TCB_SIGNING_CHAIN_FORMAT', `${label} issuer chain`);
+    const chain = await parseChain(chainPem, 2, this.certs, 'TCB_SIGNING_CHAIN_FORMAT', `${label} issuer chain`);
     const anchor = checkChain(chain, [CN_PHRASE.tcbSigning, CN_PHRASE.root], this.anchors, 'TCB_SIGNING_CHAIN_INVALID',
       'TCB_SIGNING_CHAIN_UNTRUSTED', `${label} issuer chain`);
     const rootCrl = this.crl(c.rootCaCrl, 'root CA CRL');
@@ -170,9 +153,10 @@ export class CollateralChecker {
 
   /**
    * Spec §5.C then §5.D, §5.E, in that order, for one PCK chain and collateral set. Expirations are not
-   * judged here: their windows are returned for the caller to test against `now`.
+   * judged here: their windows are returned for the caller to test against `now`. `setKey` (from
+   * CollateralSets: unique per content) lets the signed JSON checks be reused; without it nothing is kept.
    */
-  check(pckChain: ParsedCertificate[], c: Collateral): VerifiedContext {
+  async check(pckChain: ParsedCertificate[], c: Collateral, setKey?: string): Promise<VerifiedContext> {
     const [leaf, inter, root] = pckChain;
     // C1–C3
     const anchor = checkChain(pckChain, [CN_PHRASE.pck, CN_PHRASE.intermediate, CN_PHRASE.root], this.anchors,
@@ -191,18 +175,18 @@ export class CollateralChecker {
     }
     if (pckCrl.revoked.has(leaf.serial)) throw new VerificationError('PCK_REVOKED', `PCK certificate (serial ${leaf.serial}) is revoked by the PCK CRL`);
     // D, E
-    const tcb = this.signedJson<TcbInfo>(c, 'tcbInfo');
+    const tcb = await this.signedJson<TcbInfo>(c, 'tcbInfo', setKey);
     if (tcb.anchor !== anchor) {
       throw new VerificationError('TCB_SIGNING_CHAIN_UNTRUSTED', 'TCB info is signed under a different trusted root than the PCK chain');
     }
-    const qe = this.signedJson<EnclaveIdentity>(c, 'qeIdentity');
+    const qe = await this.signedJson<EnclaveIdentity>(c, 'qeIdentity', setKey);
     if (qe.anchor !== anchor) {
       throw new VerificationError('TCB_SIGNING_CHAIN_UNTRUSTED', 'QE identity is signed under a different trusted root than the PCK chain');
     }
     // Intel uses the PCK CRL issuer chain only for the collateral dates.
-    let crlChain: ParsedCertificate[];
+    const crlChain: ParsedCertificate[] = [];
     try {
-      crlChain = pemCertificates(c.pckCrlIssuerChain).map((d) => this.certs.get(d));
+      for (const d of pemCertificates(c.pckCrlIssuerChain)) crlChain.push(await this.certs.load(d));
     } catch (e) {
       if (!(e instanceof CertificateParseError)) throw e;
       throw new VerificationError('COLLATERAL_FORMAT', `PCK CRL issuer chain: ${e.message}`);

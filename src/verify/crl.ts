@@ -2,18 +2,21 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { OID, signedBy } from './certificate.js';
 import {
   DerError,
+  Tag,
   bitStringBytes,
   children,
   commonName,
   integerBytes,
   isContext,
+  isTag,
+  isTime,
+  octets,
   oidOf,
   parseDer,
   rawOf,
   serialHex,
   timeOf,
 } from './der.js';
-import * as asn1js from 'asn1js';
 
 /** An X.509 v2 CRL parsed once: issuer, window, extensions and the set of revoked serials. */
 export interface ParsedCrl {
@@ -38,22 +41,24 @@ export class CrlParseError extends Error {
   }
 }
 
-export function parseCrl(der: Buffer): ParsedCrl {
+export function parseCrl(input: Buffer): ParsedCrl {
   try {
+    // Our own copy: every field below is a view into it, so the caller's buffer may change afterwards.
+    const der = Buffer.from(input);
     const top = children(parseDer(der, 'CRL'), 'CertificateList');
     if (top.length !== 3) throw new DerError('CertificateList: expected 3 elements');
     const [tbsEl, algEl, sigEl] = top;
     const tbs = children(tbsEl, 'TBSCertList');
     let i = 0;
-    if (tbs[0] instanceof asn1js.Integer) i++; // version v2
+    if (isTag(tbs[0], Tag.integer)) i++; // version v2
     i++; // inner signature algorithm
     const issuerEl = tbs[i++];
     if (!issuerEl) throw new DerError('TBSCertList: missing issuer');
     const thisUpdate = timeOf(tbs[i++], 'thisUpdate');
     let nextUpdate: Date | undefined;
-    if (tbs[i] instanceof asn1js.UTCTime || tbs[i] instanceof asn1js.GeneralizedTime) nextUpdate = timeOf(tbs[i++], 'nextUpdate');
+    if (isTime(tbs[i])) nextUpdate = timeOf(tbs[i++], 'nextUpdate');
     const revoked = new Set<string>();
-    if (tbs[i] instanceof asn1js.Sequence) {
+    if (isTag(tbs[i], Tag.sequence)) {
       for (const entry of children(tbs[i++], 'revokedCertificates')) {
         revoked.add(serialHex(integerBytes(children(entry, 'revokedCertificate')[0], 'userCertificate')));
       }
@@ -66,7 +71,7 @@ export function parseCrl(der: Buffer): ParsedCrl {
         const oid = oidOf(parts[0], 'extnID');
         extensionOids.add(oid);
         if (oid === OID.crlNumber) {
-          const value = (parts[parts.length - 1] as asn1js.OctetString).valueBlock.valueHexView;
+          const value = octets(parts[parts.length - 1], 'cRLNumber');
           const n = integerBytes(parseDer(value, 'cRLNumber'), 'cRLNumber');
           crlNumber = n.length ? BigInt(`0x${n.toString('hex')}`) : 0n;
         }

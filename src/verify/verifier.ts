@@ -1,17 +1,20 @@
-import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { CollateralFormatError } from '../pcs/bundle.js';
 import type { Collateral, CollateralSource } from '../pcs/types.js';
 import {
+  CertType,
   INTEL_QE_VENDOR_ID,
   SgxParseError,
   TEE_TYPE_TDX,
   parseQuote,
-  pckCertChainPem,
-  pckExtensionFromCertificate,
+  SGX_EXTENSION_OID,
+  orderChainLeafFirst,
+  parsePckExtension,
   type PckExtension,
   type Quote,
 } from '../sgx/index.js';
-import { certificateBytes, pemCertificates, type ParsedCertificate } from './certificate.js';
+import { certificateBytes, importP256Point, parseCertificate, pemCertificates, type ParsedCertificate } from './certificate.js';
+import { CollateralSets } from './collateral-sets.js';
 import { anchorFor, parseChain, type TrustAnchor } from './chain.js';
 import { CollateralChecker, expiredAt, trustedRootProblem, type VerifiedContext } from './context.js';
 import { enclaveIdentityOf, tdIdentityOf } from './identity.js';
@@ -56,25 +59,33 @@ export class VerifierConfigError extends Error {
   }
 }
 
-const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+/**
+ * A value, or a promise of it: cache hits answer synchronously, since on a warm verification every
+ * `await` of an already-known value would still cost a turn of the microtask queue.
+ */
+type Sync<T> = T | Promise<T>;
 
 /**
  * KeyObject of an attestation key. Importing a key costs about as much as an ECDSA verify, and a platform
  * signs every quote with the same key until it rotates, so keys are kept (bounded) by their bytes.
  */
-function attestationKey(xy: Buffer, cache: Map<string, KeyObject>, max: number): KeyObject {
+function attestationKey(xy: Buffer, cache: Map<string, KeyObject>, max: number): Sync<KeyObject> {
   const id = xy.toString('hex');
-  const hit = cache.get(id);
-  if (hit) return hit;
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, Buffer.from([4]), xy]), format: 'der', type: 'spki' });
-  } catch {
-    throw new VerificationError('QUOTE_FORMAT', 'the attestation public key is not a valid P-256 point');
-  }
+  return cache.get(id) ?? importAttestationKey(xy, id, cache, max);
+}
+
+async function importAttestationKey(xy: Buffer, id: string, cache: Map<string, KeyObject>, max: number): Promise<KeyObject> {
+  const key = xy.length === 64 ? await importP256Point(Buffer.concat([Buffer.from([4]), xy])) : undefined;
+  if (!key) throw new VerificationError('QUOTE_FORMAT', 'the attestation public key is not a valid P-256 point');
   if (cache.size >= max) cache.delete(cache.keys().next().value as string);
   cache.set(id, key);
   return key;
+}
+
+/** `length` bytes of `b` from `offset`, without a copy (Buffer#subarray's species lookup costs ~1 µs per call). */
+function view(b: Buffer, offset: number, length: number): Buffer {
+  if (offset + length > b.length) throw new VerificationError('QUOTE_FORMAT', 'a quote field lies outside the quote');
+  return Buffer.from(b.buffer, b.byteOffset + offset, length);
 }
 
 function verifyP1363(data: Buffer, key: KeyObject, sig: Buffer): boolean {
@@ -110,6 +121,28 @@ function buildAnchors(roots: (string | Buffer)[] | undefined, intelKey: Buffer, 
   return anchors;
 }
 
+/** The embedded Intel root, parsed once per process: it is a constant of this program, like its PEM text. */
+let intelRoot: ParsedCertificate | undefined;
+function intelRootCertificate(): ParsedCertificate {
+  intelRoot ??= parseCertificate(pemCertificates(INTEL_SGX_ROOT_CA_PEM)[0]);
+  return intelRoot;
+}
+
+/** The PCK certificate's SGX extension, from the extension the certificate parse already found. */
+function pckExtensionOf(leaf: ParsedCertificate): PckExtension {
+  const ext = leaf.extensions.get(SGX_EXTENSION_OID);
+  if (!ext) throw new VerificationError('PCK_CERT_FORMAT', `PCK certificate SGX extension: no SGX extension (${SGX_EXTENSION_OID})`);
+  try {
+    return parsePckExtension(ext.value);
+  } catch (e) {
+    if (e instanceof SgxParseError) throw new VerificationError('PCK_CERT_FORMAT', `PCK certificate SGX extension: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A parsed PCK chain (leaf first) with its leaf's SGX extension, or why it is unusable. */
+type PckChainOutcome = { chain: ParsedCertificate[]; pck: PckExtension; key: string } | { error: VerificationError };
+
 /**
  * A verifier holding its caches: parsed certificates by fingerprint, CRLs, signed TCB info / QE identity,
  * and the verified context of each PCK chain × collateral set (until the collateral's earliest expiration).
@@ -118,42 +151,66 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
   const max = opts.maxCacheEntries ?? 1024;
   const anchors: TrustAnchor[] = [];
   const checker = new CollateralChecker(anchors, max);
-  const intelKey = checker.certs.get(pemCertificates(INTEL_SGX_ROOT_CA_PEM)[0]).spki;
-  anchors.push(...buildAnchors(opts.trustedRoots, intelKey, checker.certs));
+  const intel = intelRootCertificate();
+  checker.certs.seed(intel);
+  anchors.push(...buildAnchors(opts.trustedRoots, intel.spki, checker.certs));
   const attestationKeys = new Map<string, KeyObject>();
   const contexts = new Map<string, { ctx?: VerifiedContext; error?: VerificationError }>();
-  const pckExtensions = new Map<string, PckExtension>();
+  const collateralSets = new CollateralSets(max);
+  const pckChains = new Map<string, PckChainOutcome>();
 
-  function pckExtensionOf(leaf: ParsedCertificate): PckExtension {
-    let ext = pckExtensions.get(leaf.fingerprint);
-    if (!ext) {
-      try {
-        ext = pckExtensionFromCertificate(leaf.der);
-      } catch (e) {
-        if (e instanceof SgxParseError) throw new VerificationError('PCK_CERT_FORMAT', `PCK certificate SGX extension: ${e.message}`);
-        throw e;
-      }
-      if (pckExtensions.size >= max) pckExtensions.delete(pckExtensions.keys().next().value as string);
-      pckExtensions.set(leaf.fingerprint, ext);
-    }
-    return ext;
+  /**
+   * The PCK chain of a quote (or of the collateral), parsed once per distinct chain text: the map key is
+   * the text itself, so a chain differing in any character is parsed and checked on its own.
+   */
+  function pckChainFor(pems: string[] | undefined, collateralPem: string | undefined): PckChainOutcome | Promise<PckChainOutcome> | undefined {
+    const text = pems ? `q:${pems.join('')}` : collateralPem !== undefined ? `c:${collateralPem}` : undefined;
+    if (text === undefined) return undefined;
+    // A hit answers synchronously (Sync<T>); the leaf-first order is taken before any await.
+    return pckChains.get(text) ?? loadPckChain(text, pems ? orderChainLeafFirst(pems).join('\n') : (collateralPem as string));
   }
 
-  function contextFor(chain: ParsedCertificate[], collateral: Collateral, now: Date): VerifiedContext {
-    const key = `${chain.map((c) => c.fingerprint).join(':')}|${checker.keyOf(collateral)}`;
+  async function loadPckChain(text: string, pem: string): Promise<PckChainOutcome> {
+    let o: PckChainOutcome;
+    try {
+      const chain = await parseChain(pem, 3, checker.certs, 'PCK_CHAIN_FORMAT', 'PCK certificate chain');
+      o = { chain, pck: pckExtensionOf(chain[0]), key: chain.map((c) => c.fingerprint).join(':') };
+    } catch (e) {
+      if (!(e instanceof VerificationError)) throw e;
+      o = { error: e };
+    }
+    pckChains.delete(text);
+    if (pckChains.size >= max) pckChains.delete(pckChains.keys().next().value as string);
+    pckChains.set(text, o);
+    return o;
+  }
+
+  function contextFor(chain: ParsedCertificate[], chainKey: string, given: Collateral, now: Date): Sync<VerifiedContext> {
+    // The set as this verifier keeps it (found by content); an ill-typed set is checked as given, never kept.
+    const set = collateralSets.lookup(given);
+    if (!set) return checker.check(chain, given);
+    const key = `${chainKey}|${set.key}`;
     const hit = contexts.get(key);
     // A context is reused until its collateral's earliest expiration; after that it is checked again.
     if (hit && (hit.error || (hit.ctx && now.getTime() <= hit.ctx.earliestExpiration.getTime()))) {
       if (hit.error) throw hit.error;
       return hit.ctx as VerifiedContext;
     }
-    if (contexts.size >= max) contexts.delete(contexts.keys().next().value as string);
+    return checkContext(chain, set.collateral, set.key, key);
+  }
+
+  async function checkContext(chain: ParsedCertificate[], collateral: Collateral, setKey: string, key: string): Promise<VerifiedContext> {
+    const keep = (entry: { ctx?: VerifiedContext; error?: VerificationError }) => {
+      contexts.delete(key);
+      if (contexts.size >= max) contexts.delete(contexts.keys().next().value as string);
+      contexts.set(key, entry);
+    };
     try {
-      const ctx = checker.check(chain, collateral);
-      contexts.set(key, { ctx });
+      const ctx = await checker.check(chain, collateral, setKey);
+      keep({ ctx });
       return ctx;
     } catch (e) {
-      if (e instanceof VerificationError) contexts.set(key, { error: e });
+      if (e instanceof VerificationError) keep({ error: e });
       throw e;
     }
   }
@@ -229,13 +286,15 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
     const given = call.collateral ?? opts.collateral;
 
     // A.2/A.3: the PCK chain (exactly 3 certificates)
-    const chainPem = pckCertChainPem(quote)?.join('\n') ?? given?.pckCertificateChain;
-    if (!chainPem) {
+    const cd = quote.qe.certificationData;
+    const chainOrPromise = pckChainFor(cd.type === CertType.PCK_CERT_CHAIN ? cd.certificatesPem : undefined, given?.pckCertificateChain || undefined);
+    const parsedChain = chainOrPromise instanceof Promise ? await chainOrPromise : chainOrPromise;
+    if (!parsedChain) {
       throw new VerificationError('CERTIFICATION_DATA_UNSUPPORTED',
         `the quote carries certification data type ${quote.qe.certificationData.type}, not a PCK chain (5), and the collateral has no PCK chain`);
     }
-    const pckChain = parseChain(chainPem, 3, checker.certs, 'PCK_CHAIN_FORMAT', 'PCK certificate chain');
-    const pck = pckExtensionOf(pckChain[0]);
+    if ('error' in parsedChain) throw parsedChain.error;
+    const { chain: pckChain, pck } = parsedChain;
     r.fmspc = pck.fmspc.toString('hex').toUpperCase();
     r.pceId = pck.pceId.toString('hex').toUpperCase();
     r.caType = caTypeOf(pckChain[1]);
@@ -258,7 +317,8 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
     r.simulated = rootAnchor !== undefined && !rootAnchor.intel;
 
     // C, D, E (cached per chain × collateral); expirations only set the flag (QvE §5.A.7)
-    const ctx = contextFor(pckChain, collateral, now);
+    const ctxOrPromise = contextFor(pckChain, parsedChain.key, collateral, now);
+    const ctx = ctxOrPromise instanceof Promise ? await ctxOrPromise : ctxOrPromise;
     r.simulated = !ctx.anchor.intel;
     r.rootFingerprint = ctx.anchor.cert.fingerprint;
     r.collateralEarliestIssue = ctx.earliestIssue.toISOString();
@@ -307,7 +367,7 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
       throw new VerificationError('INVALID_QE_REPORT_SIGNATURE', 'the QE report signature does not verify with the PCK certificate key');
     }
     const binding = createHash('sha256').update(quote.attestPubKey).update(qeCert.qeAuthData).digest();
-    if (!binding.equals(qeCert.qeReport.reportData.subarray(0, 32))) {
+    if (qeCert.qeReport.reportData.length < 32 || binding.compare(qeCert.qeReport.reportData, 0, 32) !== 0) {
       throw new VerificationError('INVALID_QE_REPORT_DATA', 'QE report data is not SHA-256(attestation key ‖ QE authentication data)');
     }
     const wantQe = tdx ? 'TD_QE' : 'QE';
@@ -317,14 +377,15 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
     const qer = qeCert.qeReport;
     const qeMatch = matchQeIdentity(ctx.qeIdentity, {
       miscSelect: qer.miscSelect,
-      attributes: qeCert.qeReportRaw.subarray(48, 64),
+      attributes: view(qeCert.qeReportRaw, 48, 16),
       mrSigner: qer.mrSigner,
       isvProdId: qer.isvProdId,
       isvSvn: qer.isvSvn,
     });
     if (qeMatch.status !== 'NotSupported') r.qeStatus = qeMatch.status;
-    const ak = attestationKey(quote.attestPubKey, attestationKeys, max);
-    if (!verifyP1363(quote.raw.subarray(0, quote.signedLength), ak, quote.signature)) {
+    const akOrPromise = attestationKey(quote.attestPubKey, attestationKeys, max);
+    const ak = akOrPromise instanceof Promise ? await akOrPromise : akOrPromise;
+    if (!verifyP1363(view(quote.raw, 0, quote.signedLength), ak, quote.signature)) {
       throw new VerificationError('INVALID_QUOTE_SIGNATURE', 'the quote signature does not verify with the attestation key');
     }
 
