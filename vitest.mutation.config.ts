@@ -14,7 +14,7 @@ import base from './vitest.config.js';
 export default defineConfig({
   test: {
     ...base.test,
-    include: ['test/verify/**/*.test.ts', 'test/sgx/**/*.test.ts', 'test/aesm/**/*.test.ts', 'test/daemon/dispatch.test.ts'],
+    include: ['test/verify/**/*.test.ts', 'test/sgx/**/*.test.ts', 'test/aesm/**/*.test.ts', 'test/daemon/dispatch.test.ts', 'test/daemon/dispatch-provider-faults.test.ts'],
     exclude: [
       'test/verify/cli.test.ts',
       'test/verify/cli-inputs.test.ts',
