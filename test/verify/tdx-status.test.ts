@@ -45,6 +45,25 @@ describe('TDX TCB status (QVL TcbLevelCheck / TdxModuleCheck)', () => {
     expect(checkTdxModule(REAL, 4, td(svn(6, 1, 3)))?.id).toBe('TDX_01');
   });
 
+  it('module identities are found by TDX_<version in two hex digits>, in any case', () => {
+    const m1 = REAL.tdxModuleIdentities!.find((m) => m.id === 'TDX_01')!;
+    const renamed = (id: string): TcbInfo => ({ ...REAL, tdxModuleIdentities: [{ ...m1, id }] });
+    expect(checkTdxModule(renamed('tdx_01'), 4, td(svn(6, 1, 3)))?.id).toBe('tdx_01');
+    expect(platformStatus(renamed('tdx_01'), PLATFORM, upToDateQe, td(svn(6, 1, 3))).tdxModuleStatus).toBe('UpToDate');
+    expect(checkTdxModule(renamed('TDX_1A'), 4, td(svn(6, 0x1a, 3)))?.id).toBe('TDX_1A');
+    expect(checkTdxModule(renamed('TDX_1a'), 4, td(svn(6, 0x1a, 3)))?.id).toBe('TDX_1a');
+    expect(reasonOf(() => checkTdxModule(renamed('TDX_1'), 4, td(svn(6, 1, 3))))).toBe('TDX_MODULE_MISMATCH');
+    expect(reasonOf(() => checkTdxModule(renamed('TDX_10'), 4, td(svn(6, 1, 3))))).toBe('TDX_MODULE_MISMATCH');
+  });
+
+  it('a v3 quote (or module version 0) is judged against tdxModule, not an identity', () => {
+    const noIds: TcbInfo = { ...REAL, tdxModuleIdentities: undefined };
+    expect(checkTdxModule(noIds, 3, td(svn(6, 1, 3)))).toBeUndefined();
+    expect(checkTdxModule(noIds, 4, td(svn(6, 0, 3)))).toBeUndefined();
+    expect(reasonOf(() => checkTdxModule(noIds, 4, td(svn(6, 1, 3))))).toBe('TCB_INFO_MISMATCH');
+    expect(reasonOf(() => checkTdxModule({ ...REAL, tdxModule: undefined }, 4, td(svn(6, 1, 3))))).toBe('TCB_INFO_MISMATCH');
+  });
+
   it('module version 0 in a v4 quote: all 16 components compared, no module status', () => {
     const o = platformStatus(REAL, PLATFORM, upToDateQe, td(svn(6, 0, 3)));
     expect(o.status).toBe('UpToDate');
@@ -86,6 +105,39 @@ describe('TDX TCB status (QVL TcbLevelCheck / TdxModuleCheck)', () => {
     it('tee_tcb_svn2 not current → stays OutOfDate', () => {
       expect(run(svn(4, 1, 4))).toBe('OutOfDate');
       expect(run(svn(3, 1, 5))).toBe('OutOfDate');
+    });
+    it('module version 0 in tee_tcb_svn2: its SVN is compared with the latest level\'s TDX component 0', () => {
+      expect(run(svn(4, 0, 5))).toBe('TDRelaunchAdvised');
+      expect(run(svn(3, 0, 5))).toBe('OutOfDate');
+    });
+    it('a tee_tcb_svn2 module version without a module identity → TDX_MODULE_MISMATCH', () => {
+      expect(reasonOf(() => run(svn(4, 2, 5)))).toBe('TDX_MODULE_MISMATCH');
+    });
+    const withStatuses = (sgx: string, tdx: string): TcbInfo => ({
+      ...info,
+      tcbLevels: [{ ...info.tcbLevels[0], tcbStatus: sgx as never }, { ...info.tcbLevels[1], tcbStatus: tdx as never }],
+    });
+    const runWith = (i: TcbInfo, qe = upToDateQe, tee = svn(3, 1, 3)) =>
+      platformStatus(i, platform, qe, td(tee, { teeTcbSvn2: svn(4, 1, 5), quoteVersion: 5 })).status;
+    it('relaunch needs the platform\'s SGX level UpToDate, SWHardeningNeeded or Configuration*; ConfigurationNeeded carries over', () => {
+      expect(runWith(withStatuses('SWHardeningNeeded', 'OutOfDate'))).toBe('TDRelaunchAdvised');
+      expect(runWith(withStatuses('ConfigurationNeeded', 'OutOfDate'))).toBe('TDRelaunchAdvisedConfigurationNeeded');
+      expect(runWith(withStatuses('ConfigurationAndSWHardeningNeeded', 'OutOfDate'))).toBe('TDRelaunchAdvisedConfigurationNeeded');
+      expect(runWith(withStatuses('OutOfDate', 'OutOfDate'))).toBe('OutOfDate');
+      expect(runWith(withStatuses('OutOfDateConfigurationNeeded', 'OutOfDate'))).toBe('OutOfDate');
+    });
+    it('relaunch applies to an OutOfDate or OutOfDateConfigurationNeeded TD only; a Revoked TD stays Revoked', () => {
+      expect(runWith(withStatuses('UpToDate', 'OutOfDateConfigurationNeeded'))).toBe('TDRelaunchAdvisedConfigurationNeeded');
+      expect(runWith(withStatuses('UpToDate', 'Revoked'))).toBe('Revoked');
+    });
+    it('no relaunch when the module itself is current (the TD is out of date for another reason)', () => {
+      expect(runWith(info, upToDateQe, svn(4, 1, 3))).toBe('OutOfDate');
+    });
+    it('no relaunch when the QE is OutOfDate; a Revoked QE wins over relaunch advice', () => {
+      const qeOut = { status: 'OutOfDate' as const, tcbDate: '2021-01-01T00:00:00Z', advisoryIds: [] };
+      expect(runWith(info, qeOut)).toBe('OutOfDate');
+      expect(runWith(info, { ...qeOut, status: 'Revoked' })).toBe('Revoked');
+      expect(reasonOf(() => runWith(info, { status: 'NotSupported', tcbDate: '', advisoryIds: [] }))).toBe('QE_TCB_NOT_SUPPORTED');
     });
     it('without a TD 1.5 body there is no relaunch advice', () => {
       expect(platformStatus(info, platform, upToDateQe, td(svn(3, 1, 3))).status).toBe('OutOfDate');
