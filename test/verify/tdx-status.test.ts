@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseTcbInfo, type TcbInfo, VerificationError } from '../../src/verify/index.js';
-import { checkTdxModule, platformStatus, type TdxTcbInput } from '../../src/verify/tcb-match.js';
+import { checkTdxModule, platformStatus, type QeMatch, type TdxTcbInput } from '../../src/verify/tcb-match.js';
 import { TESTDATA } from '../support/testdata.js';
 
 const coll = JSON.parse(readFileSync(`${TESTDATA}/dcap-qvl/tdx_quote_collateral.json`, 'utf8')) as { tcb_info: string };
@@ -117,7 +117,7 @@ describe('TDX TCB status (QVL TcbLevelCheck / TdxModuleCheck)', () => {
       ...info,
       tcbLevels: [{ ...info.tcbLevels[0], tcbStatus: sgx as never }, { ...info.tcbLevels[1], tcbStatus: tdx as never }],
     });
-    const runWith = (i: TcbInfo, qe = upToDateQe, tee = svn(3, 1, 3)) =>
+    const runWith = (i: TcbInfo, qe: QeMatch = upToDateQe, tee = svn(3, 1, 3)) =>
       platformStatus(i, platform, qe, td(tee, { teeTcbSvn2: svn(4, 1, 5), quoteVersion: 5 })).status;
     it('relaunch needs the platform\'s SGX level UpToDate, SWHardeningNeeded or Configuration*; ConfigurationNeeded carries over', () => {
       expect(runWith(withStatuses('SWHardeningNeeded', 'OutOfDate'))).toBe('TDRelaunchAdvised');
