@@ -185,6 +185,15 @@ describe('Enclave Identity (QE identity)', () => {
     expect(r.tcbLevels).toEqual([...q.tcbLevels].reverse());
   });
 
+  it('not JSON, not an object, or containers of the wrong kind', () => {
+    expect(() => parseEnclaveIdentity('{"id": "QE"')).toThrow(/^enclaveIdentity is not valid JSON/);
+    expect(() => parseEnclaveIdentity('"QE"')).toThrow('enclaveIdentity must be an object');
+    expect(qe((o) => (o.version = '2'))).toThrow('version must be an integer 0..4294967295');
+    expect(qe((o) => (o.tcbLevels = { isvsvn: 8 }))).toThrow('tcbLevels must be an array');
+    expect(qe((o) => (o.tcbLevels[0] = 8))).toThrow('tcbLevels[0] must be an object');
+    expect(qe((o) => (o.nextUpdate = '2025-07-19'))).toThrow('nextUpdate must be YYYY-MM-DDTHH:MM:SSZ');
+  });
+
   it('version 2 and a known id only', () => {
     expect(qe((o) => (o.version = 1))).toThrow('version 1 is not supported (2)');
     expect(qe((o) => (o.version = 3))).toThrow('version 3 is not supported (2)');

@@ -56,6 +56,45 @@ describe('TDX TCB status (QVL TcbLevelCheck / TdxModuleCheck)', () => {
     expect(reasonOf(() => checkTdxModule(renamed('TDX_10'), 4, td(svn(6, 1, 3))))).toBe('TDX_MODULE_MISMATCH');
   });
 
+  it('SEAMATTRIBUTES must be zero even when the module identity expects the same non-zero value', () => {
+    const m1 = REAL.tdxModuleIdentities!.find((m) => m.id === 'TDX_01')!;
+    const attrs = Buffer.from('0100000000000000', 'hex');
+    const info: TcbInfo = { ...REAL, tdxModuleIdentities: [{ ...m1, attributes: attrs }] };
+    expect(reasonOf(() => checkTdxModule(info, 4, td(svn(6, 1, 3), { seamAttributes: 1n })))).toBe('TDX_MODULE_MISMATCH');
+    expect(reasonOf(() => checkTdxModule({ ...REAL, tdxModule: { ...REAL.tdxModule!, attributes: attrs } }, 4, td(svn(6, 0, 3), { seamAttributes: 1n })))).toBe('TDX_MODULE_MISMATCH');
+  });
+
+  it('the TCB dates and advisories of the deciding levels: TDX level, module level, QE level, in that order', () => {
+    const qe = { status: 'UpToDate' as const, tcbDate: '2023-01-01T00:00:00Z', advisoryIds: ['INTEL-SA-00001'] };
+    const o = platformStatus(REAL, PLATFORM, qe, td(svn(6, 1, 3)));
+    const m1 = REAL.tdxModuleIdentities!.find((m) => m.id === 'TDX_01')!;
+    const tdxLevel = REAL.tcbLevels.find((l) => l.tcbStatus === o.platformStatus)!;
+    expect(o.tcbDates).toEqual([tdxLevel.tcbDate, m1.tcbLevels[0].tcbDate, '2023-01-01T00:00:00Z']);
+    expect(o.advisoryIds).toEqual([...new Set([...tdxLevel.advisoryIds, ...m1.tcbLevels[0].advisoryIds, 'INTEL-SA-00001'])]);
+    // Without a QE identity and without a module (version 0): the TDX level alone.
+    const bare = platformStatus(REAL, PLATFORM, undefined, td(svn(6, 0, 3)));
+    expect(bare.tcbDates).toHaveLength(1);
+    expect(bare.advisoryIds).toEqual(REAL.tcbLevels.find((l) => l.tcbStatus === bare.platformStatus)!.advisoryIds);
+    // SGX: platform level then QE level; without a QE identity, the platform level alone.
+    const sgx = platformStatus({ ...REAL, id: 'SGX' }, PLATFORM, qe, undefined);
+    expect(sgx.tcbDates).toEqual([REAL.tcbLevels[0].tcbDate, '2023-01-01T00:00:00Z']);
+    expect(platformStatus({ ...REAL, id: 'SGX' }, PLATFORM, undefined, undefined).tcbDates).toEqual([REAL.tcbLevels[0].tcbDate]);
+    expect(platformStatus({ ...REAL, id: 'SGX' }, PLATFORM, undefined, undefined).advisoryIds).toEqual(REAL.tcbLevels[0].advisoryIds);
+  });
+
+  it('a module ISV SVN equal to a level\'s isvsvn is at that level', () => {
+    const m1 = REAL.tdxModuleIdentities!.find((m) => m.id === 'TDX_01')!;
+    const top = m1.tcbLevels[0];
+    const o = platformStatus(REAL, PLATFORM, upToDateQe, td(svn(top.isvsvn, 1, 3)));
+    expect(o.tdxModuleStatus).toBe(top.tcbStatus === 'UpToDate' ? 'UpToDate' : 'OutOfDate');
+    expect(o.tcbDates[1]).toBe(top.tcbDate);
+  });
+
+  it('a Revoked TD is Revoked even when the QE has no supported level', () => {
+    const revoked: TcbInfo = { ...REAL, tcbLevels: REAL.tcbLevels.map((l) => ({ ...l, tcbStatus: 'Revoked' as const })) };
+    expect(platformStatus(revoked, PLATFORM, { status: 'NotSupported', tcbDate: '', advisoryIds: [] }, td(svn(6, 1, 3))).status).toBe('Revoked');
+  });
+
   it('a v3 quote (or module version 0) is judged against tdxModule, not an identity', () => {
     const noIds: TcbInfo = { ...REAL, tdxModuleIdentities: undefined };
     expect(checkTdxModule(noIds, 3, td(svn(6, 1, 3)))).toBeUndefined();
