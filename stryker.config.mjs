@@ -24,6 +24,8 @@ export default {
   incremental: true,
   incrementalFile: 'reports/mutation/stryker-incremental.json',
   tempDirName: '.stryker-tmp',
+  // Other runs' sandboxes (side-by-side runs use their own --tempDirName) and reports are not project files.
+  ignorePatterns: ['.stryker-tmp*', 'reports'],
   cleanTempDir: 'always',
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
