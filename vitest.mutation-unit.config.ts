@@ -16,6 +16,7 @@ export default defineConfig({
       'test/verify/status.test.ts',
       'test/verify/collateral-json.test.ts',
       'test/verify/tdx-status.test.ts',
+      'test/verify/qe-match.test.ts',
       'test/verify/crl.test.ts',
     ],
     exclude: [],
