@@ -3,7 +3,8 @@
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
-  vitest: { configFile: 'vitest.mutation.config.ts' },
+  // SQH_MUTATION_TESTS=vitest.mutation-unit.config.ts: only the direct unit tests (a lower-bound score, much faster).
+  vitest: { configFile: process.env.SQH_MUTATION_TESTS ?? 'vitest.mutation.config.ts' },
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
@@ -23,6 +24,8 @@ export default {
   incremental: true,
   incrementalFile: 'reports/mutation/stryker-incremental.json',
   tempDirName: '.stryker-tmp',
+  // Other runs' sandboxes (side-by-side runs use their own --tempDirName) and reports are not project files.
+  ignorePatterns: ['.stryker-tmp*', 'reports'],
   cleanTempDir: 'always',
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },

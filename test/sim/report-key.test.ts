@@ -10,7 +10,7 @@ import {
   type ReportKeySecret,
   type ReportKeyTarget,
 } from '../../src/providers/sim/index.js';
-import { encodeTargetInfo, parseReport, REPORT_SIZE, ReportBodyOffsets } from '../../src/sgx/index.js';
+import { encodeTargetInfo, parseReport, REPORT_SIZE } from '../../src/sgx/index.js';
 import { APP } from './helpers.js';
 
 const secret: ReportKeySecret = {
@@ -133,6 +133,7 @@ describe('EREPORT and report verification', () => {
   it('does not bind the MAC to the reporting enclave MRSIGNER (the target decides the key)', () => {
     const other = ereport(secret, { ...APP, mrSigner: Buffer.alloc(32, 0xcc), targetInfo: encodeTargetInfo(QE), reportData });
     expect(verifyReportMac(secret, QE, other)).toBe(true);
-    expect(other.subarray(ReportBodyOffsets.mrSigner, ReportBodyOffsets.mrSigner + 32)).toEqual(Buffer.alloc(32, 0xcc));
+    // MRSIGNER sits at offset 128 of the SGX report body; written out rather than taken from the code checked.
+    expect(other.subarray(128, 160)).toEqual(Buffer.alloc(32, 0xcc));
   });
 });

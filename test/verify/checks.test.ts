@@ -10,7 +10,7 @@ import type { Collateral } from '../../src/pcs/types.js';
 import { parseQuote } from '../../src/sgx/index.js';
 import { createVerifier, type VerificationResult } from '../../src/verify/index.js';
 import { tempDir } from '../sim/helpers.js';
-import { crl, signJson, simKeys, simQuote, type SimKeys } from './sim-fixtures.js';
+import { APP, crl, signJson, simKeys, simQuote, type SimKeys } from './sim-fixtures.js';
 import {
   QE_REPORT,
   cryptoKeys,
@@ -113,6 +113,35 @@ describe('the unchanged simulated inputs verify (so each failure below is the on
 
   it('a forged quote (new attestation key, QE report re-signed with the PCK key) verifies too', async () => {
     passes(await check({}, forgeQuote(quote, { pckKey })));
+  });
+});
+
+describe('the enclave identity a result reports', () => {
+  it('a DEBUG enclave (ATTRIBUTES.DEBUG, bit 1) verifies, is reported debug and is refused unless the policy allows debug', async () => {
+    const plain = await check();
+    expect(plain.enclave?.debug).toBe(false);
+    expect(plain.accepted).toBe(true);
+    const q = simQuote(platform, { ...APP, attributes: { flags: APP.attributes.flags | 0x02n, xfrm: APP.attributes.xfrm } });
+    const r = await check({}, q);
+    passes(r);
+    expect(r.enclave?.debug).toBe(true);
+    expect(r.accepted).toBe(false);
+    expect(r.policyViolations.map((v) => v.code)).toEqual(['DEBUG_NOT_ALLOWED']);
+    expect((await verifier().verify(q, { collateral: base, now: AT, policy: { allowDebug: true } })).accepted).toBe(true);
+  });
+
+  it('MRENCLAVE, MRSIGNER, ISV prod id and SVN are the quote\'s, and a policy naming other values refuses it', async () => {
+    const r = await check();
+    const body = parseQuote(quote).body;
+    if (body.type !== 'sgx') throw new Error('sim quote is not SGX');
+    expect(r.enclave).toMatchObject({
+      mrEnclave: body.report.mrEnclave.toString('hex'),
+      mrSigner: body.report.mrSigner.toString('hex'),
+      isvProdId: APP.isvProdId,
+      isvSvn: APP.isvSvn,
+    });
+    const other = await verifier().verify(quote, { collateral: base, now: AT, policy: { mrEnclave: 'ab'.repeat(32), minIsvSvn: APP.isvSvn + 1 } });
+    expect(other.policyViolations.map((v) => v.code)).toEqual(['MRENCLAVE_MISMATCH', 'ISV_SVN_TOO_LOW']);
   });
 });
 

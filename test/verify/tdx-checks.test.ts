@@ -24,7 +24,7 @@ const SGX_COLL = parseCollateralBundle(bytes('dcap-qvl/sgx_quote_collateral.json
 const TDX_AT = new Date('2025-06-19T12:00:00Z');
 const SGX_AT = new Date('2025-06-19T11:56:00Z');
 /** Absolute offsets in a v4 quote: 48-byte header, then the TD report body (spec §1.8). */
-const TDB = { teeTcbSvn: 48, mrSignerSeam: 48 + 64, seamAttributes: 48 + 112 } as const;
+const TDB = { teeTcbSvn: 48, mrSignerSeam: 48 + 64, seamAttributes: 48 + 112, tdAttributes: 48 + 120, mrTd: 48 + 136 } as const;
 
 type Json = Record<string, unknown>;
 
@@ -159,6 +159,31 @@ describe('TDX checks on the real TDX quote re-signed under the simulator\'s PKI'
     });
     const r = await check(quote(), levels);
     expect(r.ok, r.message).toBe(true);
+  });
+
+  it('a debuggable TD (TD_ATTRIBUTES.TUD, bit 0) verifies, is reported debug and is refused unless the policy allows debug', async () => {
+    const plain = await check(quote());
+    expect(plain.td?.debug).toBe(false);
+    expect(plain.accepted).toBe(true);
+    const q = quote((s) => (s[TDB.tdAttributes] |= 0x01));
+    const r = await check(q);
+    expect(r.ok, r.message).toBe(true);
+    expect(r.td?.debug).toBe(true);
+    expect(r.accepted).toBe(false);
+    expect(r.policyViolations.map((v) => v.code)).toEqual(['DEBUG_NOT_ALLOWED']);
+    const allowed = await createVerifier({ trustedRoots: [sim.rootCertDer] }).verify(q, { collateral: base, now: AT, policy: { allowDebug: true } });
+    expect(allowed.accepted).toBe(true);
+    // Another TD attribute bit is not debug.
+    expect((await check(quote((s) => (s[TDB.tdAttributes] |= 0x02)))).td?.debug).toBe(false);
+  });
+
+  it('the reported MRTD is the quote\'s, and a policy naming another MRTD refuses it', async () => {
+    const r = await check(quote());
+    expect(r.td?.mrTd).toBe(TDX_QUOTE.subarray(TDB.mrTd, TDB.mrTd + 48).toString('hex'));
+    const v = createVerifier({ trustedRoots: [sim.rootCertDer] });
+    expect((await v.verify(quote(), { collateral: base, now: AT, policy: { mrTd: r.td!.mrTd.toUpperCase() } })).accepted).toBe(true);
+    const other = await v.verify(quote(), { collateral: base, now: AT, policy: { mrTd: 'ab'.repeat(48) } });
+    expect(other.policyViolations.map((x) => x.code)).toEqual(['MRTD_MISMATCH']);
   });
 
   it('§5.F.9 a TDX quote with a QE identity for QE (re-signed) → QE_IDENTITY_MISMATCH', async () => {
