@@ -4,7 +4,7 @@
  * clients, the daemon in its own process started from dist/ as production runs it. Alongside, the
  * daemon's RSS: idle after start-up, and its peak over the whole measurement (sampled from /proc).
  *
- * Ratios (camelCase keys of the results JSON):
+ * Ratios (camelCase keys of the results JSON; each the median of the ratios of adjacent canned/quote rounds):
  *   quoteVsCanned       quote req/s ÷ canned req/s (throughput)
  *   quoteCpuEfficiency  canned daemon CPU µs per request ÷ quote daemon CPU µs per request
  *   quoteEventLoopCpu   the same for the daemon's main thread only (what one event loop sustains)
@@ -28,6 +28,8 @@ export interface DaemonBenchOptions {
   clients: number;
   /** The daemon's --log-level (warn: no per-request line; info: one JSON line per request). */
   logLevel: string;
+  /** Node flags for the daemon (default DAEMON_NODE_FLAGS, what production uses; [] for V8's defaults). */
+  nodeFlags?: readonly string[];
   /** Write a V8 CPU profile of the daemon process into this directory (node --cpu-prof). */
   cpuProfDir?: string;
   /** Called after each measured kind (progress bar). */
@@ -207,7 +209,7 @@ function checkBuild(repoRoot: string): void {
 }
 
 export async function benchDaemon(opts: DaemonBenchOptions): Promise<DaemonBenchResult> {
-  const { repoRoot, seconds, rounds, clients } = opts;
+  const { repoRoot, seconds, rounds, clients, nodeFlags = DAEMON_NODE_FLAGS } = opts;
   checkBuild(repoRoot);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sqh-bench-'));
   const stateDir = path.join(dir, 'state');
@@ -220,7 +222,7 @@ export async function benchDaemon(opts: DaemonBenchOptions): Promise<DaemonBench
       process.execPath,
       [
         // The V8 heap settings production starts the daemon with (Dockerfile, Helm chart, npm start).
-        ...DAEMON_NODE_FLAGS,
+        ...nodeFlags,
         ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(opts.cpuProfDir)] : []),
         path.join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--provider', 'sim', '--state-dir', stateDir, '--init',
         '--socket', socketPath, '--ops-listen', 'off', '--log-level', opts.logLevel,
@@ -287,15 +289,18 @@ export async function benchDaemon(opts: DaemonBenchOptions): Promise<DaemonBench
       { name: `daemon GetQuoteEx, sim quote (${clients} clients)`, rate: quote.rate, unit: 'req/s', note: cpuNote(quote) },
       { name: 'daemon RSS, peak during the load', rate: peakRssMb, unit: 'MB', note: `idle after start-up ${idleRssMb.toFixed(1)} MB` },
     ];
+    // Each ratio is the median of the per-round ratios: a canned round and the quote round right after
+    // it ran under the same outside load, so their ratio is steadier than a ratio of medians.
+    const pairRatio = (f: (canned: LoadResult, quote: LoadResult) => number) => median(cannedRuns.map((c, i) => f(c, quoteRuns[i]!)));
     const ratios = {
-      quoteVsCanned: quote.rate / canned.rate,
+      quoteVsCanned: pairRatio((c, q) => q.rate / c.rate),
       // The load generator shares the machine's cores; the daemon's own CPU per request isolates its cost.
-      quoteCpuEfficiency: canned.daemonCpuUs / quote.daemonCpuUs,
+      quoteCpuEfficiency: pairRatio((c, q) => c.daemonCpuUs / q.daemonCpuUs),
       // What one event loop can sustain: throughput tracks this while the loop is the bottleneck.
-      quoteEventLoopCpu: canned.eventLoopCpuUs / quote.eventLoopCpuUs,
+      quoteEventLoopCpu: pairRatio((c, q) => c.eventLoopCpuUs / q.eventLoopCpuUs),
       daemonRssMb: peakRssMb,
     };
-    return { rows, ratios, detail: { rounds, nodeFlags: DAEMON_NODE_FLAGS, idleRssMb, peakRssMb, canned, quote, cannedRuns, quoteRuns } };
+    return { rows, ratios, detail: { rounds, nodeFlags, idleRssMb, peakRssMb, canned, quote, cannedRuns, quoteRuns } };
   } finally {
     if (rssTimer) clearInterval(rssTimer);
     daemon?.kill('SIGTERM');
