@@ -3,9 +3,10 @@
  *
  * Measures the hot paths against a baseline taken in the same run, so the ratios mean something on
  * any machine (absolute numbers drift between machines; see docs/benchmarks.md):
- *   1. daemon: GetQuoteEx (real sim quote work) vs GetSupportedAttKeyIDNum (no provider work), both
- *      over a real Unix socket with a new connection per request, 8 concurrent clients, daemon in its
- *      own process. Design goal: quote/canned >= 0.7.
+ *   1. daemon (bench/daemon.ts): GetQuoteEx (real sim quote work) vs GetSupportedAttKeyIDNum (no
+ *      provider work), both over a real Unix socket with a new connection per request, 8 concurrent
+ *      clients, daemon in its own process; and the daemon's RSS. Ratios quoteVsCanned,
+ *      quoteCpuEfficiency, quoteEventLoopCpu, daemonRssMb.
  *   2. verifier: our warm verification vs @phala/dcap-qvl 0.3.9 on the same quote and collateral.
  *   3. parser: parseQuote vs @phala/dcap-qvl's Quote.parse.
  *   4. attestation service: whole attestations (parse, bind, verify with warm collateral, claims,
