@@ -17,7 +17,7 @@ export const KEY = DEFAULT_ECDSA_P256_ATT_KEY_ID;
 /**
  * The RSS bound every scenario enforces on the daemon, started with the V8 heap settings production
  * uses (src/daemon/node-flags.ts; docs/operations.md "Memory"): idle it is about 73 MB with the sim
- * provider on Node 20, under these scenarios 82-93 MB.
+ * provider on Node 20, under these scenarios 82-99 MB (unread large replies is the tightest).
  */
 export const RSS_BOUND_MB = 100;
 
