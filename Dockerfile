@@ -101,6 +101,9 @@ RUN apt-get update \
 ENV XDG_CACHE_HOME=/tmp
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 ENV NODE_ENV=production
+# This image only runs the daemon: its V8 heap settings (src/daemon/node-flags.ts, docs/operations.md
+# "Memory"). The runtime image also runs attest and webhook, so there the chart sets them per workload.
+ENV NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=2"
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules

@@ -3,9 +3,10 @@
  *
  * Measures the hot paths against a baseline taken in the same run, so the ratios mean something on
  * any machine (absolute numbers drift between machines; see docs/benchmarks.md):
- *   1. daemon: GetQuoteEx (real sim quote work) vs GetSupportedAttKeyIDNum (no provider work), both
- *      over a real Unix socket with a new connection per request, 8 concurrent clients, daemon in its
- *      own process. Design goal: quote/canned >= 0.7.
+ *   1. daemon (bench/daemon.ts): GetQuoteEx (real sim quote work) vs GetSupportedAttKeyIDNum (no
+ *      provider work), both over a real Unix socket with a new connection per request, 8 concurrent
+ *      clients, daemon in its own process; and the daemon's RSS. Ratios quoteVsCanned,
+ *      quoteCpuEfficiency, quoteEventLoopCpu, daemonRssMb.
  *   2. verifier (bench/verifier.ts): node:crypto ECDSA-P256 sign/verify, our warm and cold verification of a
  *      real SGX v3 and TDX v4 quote, @phala/dcap-qvl 0.3.9 on the same quotes and collateral;
  *   3. parser: parseQuote vs @phala/dcap-qvl's Quote.parse (same module).
@@ -14,19 +15,15 @@
  *      JWS signing rate of the same keys, all in this run.
  * Prints a table and writes JSON (default bench/results/bench-<time>.json).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { decodeResponse, encodeFrame, encodeRequest, FrameDecoder } from '../src/aesm/index.js';
-import { SimPlatform } from '../src/providers/sim/index.js';
-import { DEFAULT_ECDSA_P256_ATT_KEY_ID } from '../src/sgx/index.js';
 import { collateralFromDcapQvlJson } from '../src/pcs/index.js';
 import { createVerifier } from '../src/verify/index.js';
 import { Attester, KeyRing, base64url, defaultPolicy, ensureStateKeys, signJws, type JwsAlgorithm } from '../src/attest/index.js';
 import { Progress } from './progress.js';
+import { benchDaemon as runDaemonBench, median } from './daemon.js';
 import { benchVerifier, rateOf } from './verifier.js';
 
 const { values: args } = parseArgs({
@@ -61,235 +58,21 @@ interface Row {
 const rows: Row[] = [];
 const ratios: Record<string, number> = {};
 let daemonDetail: unknown;
+/** Daemon canned/quote round pairs (each pair gives one ratio; the median is reported). */
+const daemonRounds = quick ? 6 : 10;
+// Progress steps: two for the daemon part, three for the verifier part, one per attestation round.
 const progress = new Progress(args['daemon-only'] ? 2 : 5 + rounds);
 
 // ---------------------------------------------------------------------------------------------
-// 1. Daemon: quote work vs canned reply, one connection per request.
-
-/**
- * One request on a new connection. The load generator only counts reply bytes against the length
- * prefix (no frame copy): it shares the machine with the daemon, so its own cost per request should
- * be as small and as equal between request kinds as possible.
- */
-function requestOnce(socketPath: string, frame: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const sock = net.createConnection(socketPath);
-    let got = 0;
-    let want = -1;
-    let head: Buffer | undefined;
-    sock.once('error', reject);
-    sock.on('data', (chunk: Buffer) => {
-      if (want < 0) {
-        head = head ? Buffer.concat([head, chunk]) : chunk;
-        if (head.length < 4) return;
-        want = 4 + head.readUInt32LE(0);
-        got = head.length;
-      } else {
-        got += chunk.length;
-      }
-      if (got >= want) {
-        sock.destroy();
-        resolve(want - 4);
-      }
-    });
-    sock.once('connect', () => sock.write(frame));
-    sock.once('end', () => reject(new Error('daemon closed without a reply')));
-  });
-}
-
-/** A whole reply body (setup requests whose content matters). */
-function requestBody(socketPath: string, frame: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const decoder = new FrameDecoder({ maxLength: 1 << 20 });
-    const sock = net.createConnection(socketPath);
-    sock.once('error', reject);
-    sock.on('data', (chunk) => {
-      const frames = decoder.push(chunk);
-      if (frames.length > 0) {
-        sock.destroy();
-        resolve(frames[0]!);
-      }
-    });
-    sock.once('connect', () => sock.write(frame));
-    sock.once('end', () => reject(new Error('daemon closed without a reply')));
-  });
-}
-
-/**
- * CPU seconds (user + system) used so far, from /proc (Linux): the whole process, or with `mainThread`
- * only its main thread (the event loop; its thread id is the pid).
- */
-function cpuSeconds(pid: number, mainThread = false): number {
-  const file = mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`;
-  const fields = readFileSync(file, 'utf8').replace(/^.*\) /, '').split(' ');
-  // After the command name: state is field 3, utime field 14, stime field 15 (man 5 proc); clock ticks of 1/100 s.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-interface LoadResult {
-  rate: number;
-  errors: number;
-  /** Daemon process CPU (all threads, user + system) per completed request. */
-  daemonCpuUs: number;
-  /** Of that, the daemon's main thread (event loop): with one event loop, it bounds throughput. */
-  eventLoopCpuUs: number;
-  /** This (load generator) process's CPU per completed request. */
-  clientCpuUs: number;
-}
-
-async function load(socketPath: string, frame: Buffer, durationS: number, daemonPid: number): Promise<LoadResult> {
-  const cpuBefore = cpuSeconds(daemonPid);
-  const loopBefore = cpuSeconds(daemonPid, true);
-  const clientBefore = process.cpuUsage();
-  const deadline = performance.now() + durationS * 1000;
-  let done = 0;
-  let errors = 0;
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      try {
-        await requestOnce(socketPath, frame);
-        done++;
-      } catch {
-        errors++;
-      }
-    }
-  };
-  const start = performance.now();
-  await Promise.all(Array.from({ length: clients }, worker));
-  const rate = done / ((performance.now() - start) / 1000);
-  const client = process.cpuUsage(clientBefore);
-  const n = Math.max(done, 1);
-  return {
-    rate,
-    errors,
-    daemonCpuUs: ((cpuSeconds(daemonPid) - cpuBefore) / n) * 1e6,
-    eventLoopCpuUs: ((cpuSeconds(daemonPid, true) - loopBefore) / n) * 1e6,
-    clientCpuUs: (client.user + client.system) / n,
-  };
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
-/** Medians over rounds; canned and quote alternate so a burst of outside load hits both alike. */
-function summarise(results: LoadResult[]): LoadResult {
-  return {
-    rate: median(results.map((r) => r.rate)),
-    errors: results.reduce((n, r) => n + r.errors, 0),
-    daemonCpuUs: median(results.map((r) => r.daemonCpuUs)),
-    eventLoopCpuUs: median(results.map((r) => r.eventLoopCpuUs)),
-    clientCpuUs: median(results.map((r) => r.clientCpuUs)),
-  };
-}
-
-function waitForSocket(socketPath: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = net.createConnection(socketPath);
-      s.once('connect', () => {
-        s.destroy();
-        resolve();
-      });
-      s.once('error', () => {
-        if (Date.now() > deadline) reject(new Error(`daemon did not listen on ${socketPath}`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
-}
-
-/** The daemon runs from dist/: refuse a missing build and warn about one older than src/. */
-function checkBuild(): void {
-  const main = path.join(repoRoot, 'dist', 'cli', 'main.js');
-  if (!existsSync(main)) {
-    console.error('bench: dist/cli/main.js is missing; run `npm run build` first (the daemon is benchmarked as its own process).');
-    process.exit(2);
-  }
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-      const p = path.join(dir, e.name);
-      return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-    }, 0);
-  if (newest(path.join(repoRoot, 'src')) > statSync(main).mtimeMs) {
-    console.error('bench: warning: src/ is newer than dist/; run `npm run build` to benchmark the current code.');
-  }
-}
+// 1. Daemon: quote work vs canned reply, one connection per request, and the daemon's RSS (bench/daemon.ts).
 
 async function benchDaemon(): Promise<void> {
-  checkBuild();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sqh-bench-'));
-  const stateDir = path.join(dir, 'state');
-  const socketPath = path.join(dir, 'aesm.socket');
-  let daemon: ChildProcess | undefined;
-  try {
-    const platform = await SimPlatform.init({ stateDir, tcbProfile: 'UpToDate' });
-    daemon = spawn(
-      process.execPath,
-      [...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args['cpu-prof'])] : []),
-        path.join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--provider', 'sim', '--state-dir', stateDir, '--init',
-        '--socket', socketPath, '--ops-listen', 'off', '--log-level', args['log-level'] ?? 'warn'],
-      // stdout (the JSON log) goes to /dev/null: the daemon still formats and writes every line.
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    await waitForSocket(socketPath, 15_000);
-
-    // The sequence a DCAP app runs: init the key, then quote a report targeted at the QE.
-    const init = await requestBody(socketPath, encodeFrame(encodeRequest({ kind: 'initQuoteEx', attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID, bPubKeyId: true, bufSize: 32n })));
-    if (init.length === 0) throw new Error('InitQuoteEx failed');
-    const report = platform.ereport({
-      targetInfo: platform.qeTargetInfo(),
-      mrEnclave: Buffer.alloc(32, 0xaa),
-      mrSigner: Buffer.alloc(32, 0xbb),
-      isvProdId: 1,
-      isvSvn: 1,
-      attributes: { flags: 0x05n, xfrm: 0xe7n },
-      reportData: Buffer.alloc(64, 0x42),
-    });
-    // buf_size = the exact quote size, as Intel's DCAP library asks (GetQuoteSizeEx first).
-    const sizeReply = decodeResponse(
-      await requestBody(socketPath, encodeFrame(encodeRequest({ kind: 'getQuoteSizeEx', attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID }))),
-      'getQuoteSizeEx',
-    );
-    if (sizeReply.kind !== 'getQuoteSizeEx' || sizeReply.errorCode !== 0 || !sizeReply.quoteSize) throw new Error('GetQuoteSizeEx failed');
-    const quoteFrame = encodeFrame(encodeRequest({ kind: 'getQuoteEx', report, attKeyId: DEFAULT_ECDSA_P256_ATT_KEY_ID, bufSize: sizeReply.quoteSize }));
-    const cannedFrame = encodeFrame(encodeRequest({ kind: 'getSupportedAttKeyIdNum' }));
-
-    // The reply must be a real quote, or the numbers mean nothing.
-    const probe = decodeResponse(await requestBody(socketPath, quoteFrame), 'getQuoteEx');
-    if (probe.kind !== 'getQuoteEx' || probe.errorCode !== 0 || !probe.quote?.length) throw new Error(`GetQuoteEx failed: ${JSON.stringify({ errorCode: probe.errorCode })}`);
-
-    const pid = daemon.pid!;
-    await load(socketPath, cannedFrame, 0.3, pid); // warm-up (JIT)
-    await load(socketPath, quoteFrame, 0.3, pid);
-    const cannedRuns: LoadResult[] = [];
-    const quoteRuns: LoadResult[] = [];
-    for (let i = 0; i < rounds; i++) {
-      cannedRuns.push(await load(socketPath, cannedFrame, seconds / rounds, pid));
-      quoteRuns.push(await load(socketPath, quoteFrame, seconds / rounds, pid));
-    }
-    const canned = summarise(cannedRuns);
-    progress.tick('daemon canned');
-    const quote = summarise(quoteRuns);
-    progress.tick('daemon quote');
-    const cpuNote = (r: LoadResult) =>
-      `${r.errors} errors; CPU per request: daemon ${r.daemonCpuUs.toFixed(0)} µs (event loop ${r.eventLoopCpuUs.toFixed(0)}), load generator ${r.clientCpuUs.toFixed(0)} µs`;
-    rows.push({ name: `daemon GetSupportedAttKeyIDNum (${clients} clients)`, rate: canned.rate, unit: 'req/s', note: cpuNote(canned) });
-    rows.push({ name: `daemon GetQuoteEx, sim quote (${clients} clients)`, rate: quote.rate, unit: 'req/s', note: cpuNote(quote) });
-    ratios['daemon quote / canned (throughput)'] = quote.rate / canned.rate;
-    // The load generator shares the machine's cores; the daemon's own CPU per request isolates its cost.
-    ratios['daemon quote / canned (daemon CPU efficiency)'] = canned.daemonCpuUs / quote.daemonCpuUs;
-    // What one event loop can sustain: throughput tracks this while the loop is the bottleneck.
-    ratios['daemon quote / canned (event-loop CPU)'] = canned.eventLoopCpuUs / quote.eventLoopCpuUs;
-    daemonDetail = { rounds, canned, quote, cannedRuns, quoteRuns };
-  } finally {
-    daemon?.kill('SIGTERM');
-    await new Promise((r) => (daemon ? daemon.once('exit', r) : r(undefined)));
-    rmSync(dir, { recursive: true, force: true });
-  }
+  // More, shorter rounds than the other parts: each canned/quote pair gives one ratio, and the median
+  // of many pairs is what survives a shared machine's bursts.
+  const r = await runDaemonBench({ repoRoot, seconds, rounds: daemonRounds, clients, logLevel: args['log-level'] ?? 'warn', cpuProfDir: args['cpu-prof'], tick: (s) => progress.tick(s) });
+  rows.push(...r.rows);
+  Object.assign(ratios, r.ratios);
+  daemonDetail = r.detail;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ if (!existsSync(built)) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 const { canCreateOrWrite, resolveStateDir } = await import(path.join(root, 'dist', 'providers', 'sim', 'state-dir.js'));
+// The V8 heap settings the daemon runs with everywhere (docs/operations.md, "Memory").
+const { DAEMON_NODE_FLAGS } = await import(path.join(root, 'dist', 'daemon', 'node-flags.js'));
 const stateDir = resolveStateDir();
 
 const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
@@ -60,7 +62,7 @@ process.stderr.write(
 // The daemon runs in its own process group, so Ctrl-C reaches it once, forwarded from here. In the
 // terminal's group it would get SIGINT twice (from the terminal and from us), and a second signal
 // means "exit now, skip the drain" to the daemon, which would then leave its socket file behind.
-const child = spawn(process.execPath, [built, 'serve', '--provider', 'sim', '--init', ...extra], {
+const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, built, 'serve', '--provider', 'sim', '--init', ...extra], {
   stdio: ['ignore', 'inherit', 'inherit'],
   detached: true,
   env: { ...process.env, SQH_SOCKET: socket, SQH_STATE_DIR: stateDir },

@@ -33,7 +33,7 @@ import {
 } from './kinds.js';
 import type { AesmOperation } from './status-mapping.js';
 import { AesmWireError } from './wire-error.js';
-import { encodeFrame } from './framing.js';
+import { encodeFrame, FRAME_HEADER_SIZE } from './framing.js';
 
 // sgx_qe_report_info_t; the layout itself belongs to src/sgx, only the size matters here.
 const QE_REPORT_INFO_SIZE = 960;
@@ -72,7 +72,18 @@ export type AesmResponse =
   | { kind: 'selectAttKeyId'; errorCode: number; selectedAttKeyId?: Buffer }
   | { kind: 'initQuoteEx'; errorCode: number; targetInfo?: Buffer; pubKeyIdSize?: bigint; pubKeyId?: Buffer }
   | { kind: 'getQuoteSizeEx'; errorCode: number; quoteSize?: number }
-  | { kind: 'getQuoteEx'; errorCode: number; quote?: Buffer; qeReportInfo?: Buffer }
+  | {
+      kind: 'getQuoteEx';
+      errorCode: number;
+      quote?: Buffer;
+      /**
+       * Zero bytes that follow `quote` in the quote field (aesmd returns all of buf_size, spec §4.2):
+       * written by the encoder, so a padded 64 KiB reply is one buffer, not a padded copy and a frame.
+       * Never set by decodeResponse (the decoded quote includes them).
+       */
+      quotePadding?: number;
+      qeReportInfo?: Buffer;
+    }
   | { kind: 'getSupportedAttKeyIdNum'; errorCode: number; attKeyIdNum?: number }
   | { kind: 'getSupportedAttKeyIds'; errorCode: number; attKeyIds?: Buffer }
   /** errorCode-only answer in legacy sub-message `fieldNumber`. */
@@ -429,7 +440,7 @@ export function encodeResponse(res: AesmResponse): Buffer {
         return toBinary(ResponseSchema, create(ResponseSchema, {
           getQuoteExRes: create(Response_GetQuoteExResponseSchema, {
             errorCode: res.errorCode,
-            ...(res.quote !== undefined && { quote: res.quote }),
+            ...(res.quote !== undefined && { quote: res.quotePadding ? Buffer.concat([res.quote, Buffer.alloc(res.quotePadding)]) : res.quote }),
             ...(res.qeReportInfo !== undefined && { qeReportInfo: res.qeReportInfo }),
           }),
         }));
@@ -492,49 +503,110 @@ function checkBytes(v: Uint8Array, name: string): Uint8Array {
   return v;
 }
 
+/**
+ * Where the response fields go: small fields into protobuf-es's BinaryWriter, `bytes` payloads (a
+ * quote is ~5 KB, up to 64 KiB when padded to buf_size) kept by reference and copied once, straight
+ * into the frame.
+ */
+class FrameParts {
+  /** In order: bytes to copy, or a count of zero bytes (padding, filled in the frame itself). */
+  readonly parts: Array<Uint8Array | number> = [];
+  length = 0;
+  private w = new BinaryWriter();
+
+  u32(n: number, v: number, name: string): void {
+    this.w.tag(n, WireType.Varint).uint32(checkU32(v, name));
+  }
+
+  u64(n: number, v: bigint, name: string): void {
+    this.w.tag(n, WireType.Varint).uint64(checkU64(v, name));
+  }
+
+  /** A bytes field: `v` followed by `zeros` zero bytes (0 unless the field is padded). */
+  bytes(n: number, v: Uint8Array, name: string, zeros = 0): void {
+    this.w.tag(n, WireType.LengthDelimited).uint32(checkBytes(v, name).byteLength + checkU32(zeros, `${name} padding`));
+    this.flush();
+    this.push(v);
+    if (zeros > 0) {
+      this.parts.push(zeros);
+      this.length += zeros;
+    }
+  }
+
+  /** Everything written so far, as parts in order. */
+  done(): Array<Uint8Array | number> {
+    this.flush();
+    return this.parts;
+  }
+
+  private flush(): void {
+    this.push(this.w.finish());
+  }
+
+  private push(p: Uint8Array): void {
+    if (p.byteLength === 0) return;
+    this.parts.push(p);
+    this.length += p.byteLength;
+  }
+}
+
 /** The sub-message fields of a quote_ex response, in field-number order (as the schema encoder writes them). */
-function writeQuoteExResponseFields(w: BinaryWriter, res: Exclude<AesmResponse, { kind: 'legacy' }>): void {
-  const u32 = (n: number, v: number, name: string) => w.tag(n, WireType.Varint).uint32(checkU32(v, name));
-  const bytes = (n: number, v: Uint8Array, name: string) => w.tag(n, WireType.LengthDelimited).bytes(checkBytes(v, name));
-  u32(1, res.errorCode, 'errorCode');
+function writeQuoteExResponseFields(out: FrameParts, res: Exclude<AesmResponse, { kind: 'legacy' }>): void {
+  out.u32(1, res.errorCode, 'errorCode');
   switch (res.kind) {
     case 'selectAttKeyId':
-      if (res.selectedAttKeyId !== undefined) bytes(2, res.selectedAttKeyId, 'selected_att_key_id');
+      if (res.selectedAttKeyId !== undefined) out.bytes(2, res.selectedAttKeyId, 'selected_att_key_id');
       break;
     case 'initQuoteEx':
-      if (res.targetInfo !== undefined) bytes(2, res.targetInfo, 'target_info');
-      if (res.pubKeyIdSize !== undefined) w.tag(3, WireType.Varint).uint64(checkU64(res.pubKeyIdSize, 'pub_key_id_size'));
-      if (res.pubKeyId !== undefined) bytes(4, res.pubKeyId, 'pub_key_id');
+      if (res.targetInfo !== undefined) out.bytes(2, res.targetInfo, 'target_info');
+      if (res.pubKeyIdSize !== undefined) out.u64(3, res.pubKeyIdSize, 'pub_key_id_size');
+      if (res.pubKeyId !== undefined) out.bytes(4, res.pubKeyId, 'pub_key_id');
       break;
     case 'getQuoteSizeEx':
-      if (res.quoteSize !== undefined) u32(2, res.quoteSize, 'quote_size');
+      if (res.quoteSize !== undefined) out.u32(2, res.quoteSize, 'quote_size');
       break;
     case 'getQuoteEx':
-      if (res.quote !== undefined) bytes(2, res.quote, 'quote');
-      if (res.qeReportInfo !== undefined) bytes(3, res.qeReportInfo, 'qe_report_info');
+      if (res.quote !== undefined) out.bytes(2, res.quote, 'quote', res.quotePadding ?? 0);
+      if (res.qeReportInfo !== undefined) out.bytes(3, res.qeReportInfo, 'qe_report_info');
       break;
     case 'getSupportedAttKeyIdNum':
-      if (res.attKeyIdNum !== undefined) u32(2, res.attKeyIdNum, 'att_key_id_num');
+      if (res.attKeyIdNum !== undefined) out.u32(2, res.attKeyIdNum, 'att_key_id_num');
       break;
     case 'getSupportedAttKeyIds':
-      if (res.attKeyIds !== undefined) bytes(2, res.attKeyIds, 'att_key_ids');
+      if (res.attKeyIds !== undefined) out.bytes(2, res.attKeyIds, 'att_key_ids');
       break;
   }
 }
 
 /**
- * The whole reply frame for `res` (u32 LE length prefix + body), for the daemon's hot path: written
- * with protobuf-es's BinaryWriter straight from the response, without building message objects.
- * Byte-identical to encodeFrame(encodeResponse(res)) and throws the same AesmWireError('unencodable')
- * for values outside their field types; legacy answers (rare) go through encodeResponse.
+ * The whole reply frame for `res` (u32 LE length prefix + body), for the daemon's hot path: tags and
+ * varints written with protobuf-es's BinaryWriter straight from the response, without building message
+ * objects, and the frame allocated once with every payload copied into it once (the daemon's RSS
+ * under load is mostly such buffers waiting for the GC). Byte-identical to encodeFrame(encodeResponse(res))
+ * and throws the same AesmWireError('unencodable') for values outside their field types; legacy
+ * answers (rare) go through encodeResponse.
  */
 export function encodeResponseFrame(res: AesmResponse): Buffer {
   if (res.kind === 'legacy') return encodeFrame(encodeResponse(res));
-  const w = new BinaryWriter();
-  w.tag(QUOTE_EX_FIELD[res.kind], WireType.LengthDelimited).fork();
-  writeQuoteExResponseFields(w, res);
-  const body = w.join().finish();
-  return encodeFrame(body);
+  const fields = new FrameParts();
+  writeQuoteExResponseFields(fields, res);
+  const parts = fields.done();
+  const head = new BinaryWriter().tag(QUOTE_EX_FIELD[res.kind], WireType.LengthDelimited).uint32(fields.length).finish();
+  const bodyLength = head.byteLength + fields.length;
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + bodyLength);
+  frame.writeUInt32LE(bodyLength, 0);
+  frame.set(head, FRAME_HEADER_SIZE);
+  let offset = FRAME_HEADER_SIZE + head.byteLength;
+  for (const p of parts) {
+    if (typeof p === 'number') {
+      frame.fill(0, offset, offset + p);
+      offset += p;
+    } else {
+      frame.set(p, offset);
+      offset += p.byteLength;
+    }
+  }
+  return frame;
 }
 
 function guardEncode(encode: () => Uint8Array): Buffer {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { DaemonError } from './errors.js';
 import { resolveStateDir } from '../providers/sim/state-dir.js';
 
@@ -209,6 +209,15 @@ export function resolveConfig(sources: ConfigSources = {}): DaemonConfig {
     dcap,
     takeOver,
   };
+}
+
+/**
+ * The YAML parser, loaded only when there is a config file: it is ~70 modules, and every byte of the
+ * daemon's heap at start-up is multiplied by V8's heap growth under load (docs/operations.md, "Memory").
+ */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
 }
 
 function readConfigFile(file: string, errors: string[]): RawConfig {

@@ -187,13 +187,10 @@ export class AesmDispatcher {
     if (!r.quote || r.quote.length === 0) fail(AesmCode.UNEXPECTED_ERROR, 'provider returned an empty quote');
     if (r.quote.length > req.bufSize) fail(AesmCode.PARAMETER_ERROR, `buf_size ${req.bufSize} < quote size ${r.quote.length}`);
     // aesmd hands the QE a zeroed buffer of buf_size and returns all of it (§4.2, §8 item 6). Intel's
-    // library asks for the exact size, so usually there is nothing to pad and nothing to copy.
-    let quote = r.quote;
-    if (quote.length < req.bufSize) {
-      quote = Buffer.alloc(req.bufSize);
-      r.quote.copy(quote);
-    }
-    const res: AesmResponse = { kind: 'getQuoteEx', errorCode: 0, quote };
+    // library asks for the exact size, so usually there is nothing to pad; the encoder writes any
+    // padding straight into the reply frame (no padded copy of up to 64 KiB per request).
+    const res: AesmResponse = { kind: 'getQuoteEx', errorCode: 0, quote: r.quote };
+    if (r.quote.length < req.bufSize) res.quotePadding = req.bufSize - r.quote.length;
     if (req.qeReportInfo) {
       if (r.qeReportInfo?.length !== QE_REPORT_INFO_SIZE) fail(AesmCode.UNABLE_TO_GENERATE_QE_REPORT, 'provider returned no 960-byte qe_report_info');
       res.qeReportInfo = r.qeReportInfo;

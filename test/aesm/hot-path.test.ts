@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AesmWireError,
   decodeRequest,
+  decodeResponse,
   decodeRequestWithSchema,
   encodeFrame,
   encodeRequest,
@@ -70,8 +71,10 @@ describe('reply frames in one pass', () => {
         return strip({ kind: 'initQuoteEx', errorCode, targetInfo: maybe(bytes(rand, 512)), pubKeyIdSize: maybe(BigInt(int(rand, 2 ** 32)) * 2n ** 31n), pubKeyId: maybe(bytes(rand, 32)) });
       case 2:
         return strip({ kind: 'getQuoteSizeEx', errorCode, quoteSize: maybe(int(rand, 2 ** 32)) });
-      case 3:
-        return strip({ kind: 'getQuoteEx', errorCode, quote: maybe(bytes(rand, int(rand, 6000))), qeReportInfo: maybe(bytes(rand, 960)) });
+      case 3: {
+        const quote = maybe(bytes(rand, int(rand, 6000)));
+        return strip({ kind: 'getQuoteEx', errorCode, quote, quotePadding: quote ? maybe(int(rand, 3) * int(rand, 70000)) : undefined, qeReportInfo: maybe(bytes(rand, 960)) });
+      }
       case 4:
         return strip({ kind: 'getSupportedAttKeyIdNum', errorCode, attKeyIdNum: maybe(int(rand, 11)) });
       default:
@@ -86,6 +89,19 @@ describe('reply frames in one pass', () => {
     }
     expect(encodeResponseFrame({ kind: 'getQuoteSizeEx', errorCode: 0, quoteSize: 4734 }).toString('hex')).toBe('08000000820105080010fe24');
     expect(encodeResponseFrame({ kind: 'legacy', fieldNumber: 2, errorCode: 30 }).equals(encodeFrame(encodeResponse({ kind: 'legacy', fieldNumber: 2, errorCode: 30 })))).toBe(true);
+  });
+
+  it('writes quotePadding as zero bytes after the quote, in the one frame buffer', () => {
+    // Dirty the pool first: the frame comes from Buffer.allocUnsafe, so unfilled padding would show.
+    for (let i = 0; i < 64; i++) Buffer.allocUnsafe(4096).fill(0xee);
+    const quote = Buffer.alloc(4734, 0x5a);
+    const frame = encodeResponseFrame({ kind: 'getQuoteEx', errorCode: 0, quote, quotePadding: 65536 - 4734 });
+    const res = decodeResponse(frame.subarray(4), 'getQuoteEx');
+    expect(res.kind === 'getQuoteEx' && res.quote?.length).toBe(65536);
+    const got = (res as { quote: Buffer }).quote;
+    expect(got.subarray(0, 4734).equals(quote)).toBe(true);
+    expect(got.subarray(4734).every((b) => b === 0)).toBe(true);
+    expect(frame.length).toBe(4 + frame.readUInt32LE(0));
   });
 
   it('refuses out-of-range values with the same AesmWireError as encodeResponse', () => {

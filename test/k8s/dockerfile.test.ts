@@ -3,6 +3,7 @@
 // entrypoint is the package's CLI, and the chart's image tags exist as targets.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { DAEMON_NODE_OPTIONS } from '../../src/daemon/node-flags.js';
 
 const dockerfile = readFileSync('Dockerfile', 'utf8');
 const dockerignore = readFileSync('.dockerignore', 'utf8')
@@ -12,6 +13,11 @@ const dockerignore = readFileSync('.dockerignore', 'utf8')
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 
 describe('Dockerfile', () => {
+  it('starts the dcap image (the daemon only) with the V8 heap settings the daemon is measured with', () => {
+    const dcap = dockerfile.slice(dockerfile.indexOf('AS dcap'));
+    expect(dcap).toContain(`ENV NODE_OPTIONS="${DAEMON_NODE_OPTIONS}"`);
+  });
+
   it('COPYs from the build context only what .dockerignore lets in', () => {
     const contextCopies = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(/\s+/));
     expect(contextCopies.length).toBeGreaterThan(3);

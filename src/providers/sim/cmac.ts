@@ -62,17 +62,19 @@ export function aesCmac(key: Buffer, message: Buffer): Buffer {
     throw new SimInputError('INVALID_SIZE', `AES-128-CMAC key must be 16 bytes, got ${key.length}`, 'key');
   }
   const { k1, k2 } = cachedSubkeys(key);
-  const n = Math.max(1, Math.ceil(message.length / BLOCK));
   const complete = message.length > 0 && message.length % BLOCK === 0;
-  const padded = Buffer.alloc(n * BLOCK);
-  message.copy(padded);
-  if (!complete) padded[message.length] = 0x80;
-  const last = padded.subarray((n - 1) * BLOCK);
+  // Only the last block is modified (padded and/or XORed with a subkey): the rest is encrypted as it is.
+  const lastStart = complete ? message.length - BLOCK : message.length - (message.length % BLOCK);
+  const last = Buffer.alloc(BLOCK);
+  message.copy(last, 0, lastStart);
+  if (!complete) last[message.length - lastStart] = 0x80;
   const k = complete ? k1 : k2;
   for (let i = 0; i < BLOCK; i++) last[i] ^= k[i];
   // CBC-MAC with a zero IV: the last ciphertext block is the tag.
   const c = createCipheriv('aes-128-cbc', key, ZERO_IV);
   c.setAutoPadding(false);
-  const out = Buffer.concat([c.update(padded), c.final()]);
-  return out.subarray(out.length - BLOCK);
+  if (lastStart > 0) c.update(message.subarray(0, lastStart));
+  const tag = c.update(last);
+  c.final();
+  return tag;
 }

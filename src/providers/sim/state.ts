@@ -389,11 +389,14 @@ export function removeState(dir: string): void {
   }
 }
 
-/** Cheap change detector for a state file (rename-on-write gives a new inode). */
+/**
+ * Cheap change detector for a state file (rename-on-write gives a new inode). Number stats, not
+ * bigint: the daemon stats twice per quote, and mtimeMs still resolves well under a microsecond.
+ */
 export function fileStamp(path: string): string {
   try {
-    const s = statSync(path, { bigint: true });
-    return `${s.ino}:${s.mtimeNs}:${s.size}`;
+    const s = statSync(path);
+    return `${s.ino}:${s.mtimeMs}:${s.size}`;
   } catch {
     return 'missing';
   }
