@@ -17,7 +17,6 @@ import {
   parseSettingValue,
   settingFor,
   type OpsListen,
-  type Setting,
   type SettingKey,
 } from './settings.js';
 
@@ -97,9 +96,6 @@ export const DEFAULTS = {
 
 /** Raw values as given (strings), by config-file key; one field per row of SERVE_SETTINGS. */
 export type RawConfig = { [K in SettingKey]?: string };
-
-/** Flag, env var and config-file key of each setting (from SERVE_SETTINGS). */
-export const OPTION_SPECS: readonly Setting[] = SERVE_SETTINGS;
 
 export interface ConfigSources {
   /** Values given on the command line (undefined = not given). */

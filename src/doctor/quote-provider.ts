@@ -4,7 +4,7 @@
  * `KEY=value` lines before); Azure's az-dcap-client reads AZDCAP_* variables. The PCCS URL matters
  * most: the shipped default is https://localhost:8081, which inside a container is the container.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { QPL_LIBRARIES } from '../providers/dcap/native-binding.js';
 import { findLibrary, librarySearchDirs } from './libraries.js';
@@ -102,7 +102,7 @@ export function readQuoteProviderInfo(root: string, env: NodeJS.ProcessEnv): Quo
   };
   const confPath = env.QCNL_CONF_PATH || DEFAULT_QCNL_CONF;
   try {
-    const text = readFileSync(path.join(root, confPath)).subarray(0, MAX_CONF_BYTES).toString('utf8');
+    const text = readFileHead(path.join(root, confPath), MAX_CONF_BYTES).toString('utf8');
     info.config = parseQcnlConfig(text, confPath);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -110,6 +110,23 @@ export function readQuoteProviderInfo(root: string, env: NodeJS.ProcessEnv): Quo
   }
   info.collateralUrl = info.config?.collateralService || info.config?.pccsUrl;
   return info;
+}
+
+/** At most `max` bytes from the start of a file: the bound applies to the read, not to a copy of the whole file. */
+function readFileHead(file: string, max: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(max);
+    let n = 0;
+    while (n < max) {
+      const got = readSync(fd, buf, n, max - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** localhost, 127.0.0.0/8, ::1, 0.0.0.0: inside a container, the container itself. */
