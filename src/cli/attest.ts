@@ -18,6 +18,7 @@ import { ListenAddressError, TlsLoadError, parseListenAddress } from '../k8s/ind
 import { VerifierConfigError } from '../verify/index.js';
 import { collateralFromFlags, readTrustRoots, type CollateralChoice } from './collateral-options.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
+import { parseSecondsFlag } from './durations.js';
 
 interface ServeOptions {
   listen: string;
@@ -43,12 +44,8 @@ interface ServeOptions {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-function parseDuration(v: string, flag: string): number {
-  const m = /^(\d+)([smhd]?)$/.exec(v.trim());
-  const secs = m ? Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'] : NaN;
-  if (!(secs > 0) || secs > 366 * 86400) throw new CliError(`${flag} ${JSON.stringify(v)}: use seconds or a number with s, m, h or d, up to 366d (e.g. 8h)`, EXIT_BAD_INPUT);
-  return secs;
-}
+/** Token lifetimes: at least a second, at most a year and a day. */
+const tokenLifetime = (v: string) => parseSecondsFlag(v, '--token-lifetime', { min: 1, max: 366 * 86_400, example: '8h' });
 
 function keyAlg(v: string): JwsAlgorithm {
   if (v !== 'RS256' && v !== 'ES256') throw new CliError(`--key-alg ${JSON.stringify(v)} must be RS256 (MAA's, the default) or ES256`, EXIT_BAD_INPUT);
@@ -111,7 +108,7 @@ async function serve(o: ServeOptions): Promise<void> {
   }
   const policy = policyFrom(o.policy);
   const keys = keySourceFrom(o);
-  const lifetime = parseDuration(o.tokenLifetime, '--token-lifetime');
+  const lifetime = tokenLifetime(o.tokenLifetime);
   const alg = keyAlg(o.keyAlg);
   const roots = await readTrustRoots(o.trustRoot);
   const coll = await collateralFrom(o);
@@ -270,7 +267,7 @@ export function register(program: Command): void {
     .option('--token-lifetime <duration>', 'the service token lifetime', '8h')
     .action(async (o: { stateDir: string; issuer: string; keyAlg: string; tokenLifetime: string }) => {
       try {
-        const kid = await rotateStateKey({ stateDir: o.stateDir, issuer: o.issuer.replace(/\/+$/, ''), alg: keyAlg(o.keyAlg), tokenLifetimeSeconds: parseDuration(o.tokenLifetime, '--token-lifetime') });
+        const kid = await rotateStateKey({ stateDir: o.stateDir, issuer: o.issuer.replace(/\/+$/, ''), alg: keyAlg(o.keyAlg), tokenLifetimeSeconds: tokenLifetime(o.tokenLifetime) });
         process.stdout.write(`new signing key ${kid}; a running service picks it up within 10 s (or at once on SIGHUP)\n`);
       } catch (e) {
         if (e instanceof KeyStoreError) throw new CliError(e.message, EXIT_BAD_INPUT);

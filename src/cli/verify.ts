@@ -12,6 +12,7 @@ import {
 } from '../verify/index.js';
 import { collateralFromFlags, readTrustRoots, type CollateralChoice } from './collateral-options.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_COLLATERAL, EXIT_FAILURE } from './cli-error.js';
+import { parseSecondsFlag } from './durations.js';
 import { chainsToSimulatedRoot, decodeInput } from './inspect.js';
 import { parseQuote } from '../sgx/index.js';
 
@@ -95,11 +96,7 @@ function parseTime(v: string): Date {
   return d;
 }
 
-function parseAge(v: string, flag = '--max-collateral-age'): number {
-  const m = /^(\d+)([smhd]?)$/.exec(v.trim());
-  if (!m) throw new CliError(`${flag} ${JSON.stringify(v)}: use seconds or a number with s, m, h or d (e.g. 30d)`, EXIT_BAD_INPUT);
-  return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
-}
+const parseAge = (v: string, flag = '--max-collateral-age') => parseSecondsFlag(v, flag, { example: '30d' });
 
 function parseUint(v: string, flag: string, max: number): number {
   if (!/^\d+$/.test(v) || Number(v) > max) throw new CliError(`${flag} ${JSON.stringify(v)} must be an integer 0..${max}`, EXIT_BAD_INPUT);
