@@ -9,7 +9,7 @@ export type { AttestPolicy } from './policy.js';
 export { sgxClaims, tdxClaims, collateralHashes, CLAIMS_SUPPORTED } from './claims.js';
 export { Attester, ATTESTATION_TYPES } from './attester.js';
 export type { AttesterOptions, AttestationType, Attestation } from './attester.js';
-export { startAttestService, API_VERSIONS, TDX_API_VERSIONS, DEFAULT_LIMITS } from './service.js';
+export { startAttestService, API_VERSIONS, TDX_API_VERSIONS, ATTEST_SERVER_LIMITS } from './service.js';
 export type { AttestService, AttestServiceOptions, AttestServiceLimits } from './service.js';
 export { AttestMetrics } from './metrics.js';
 export { verifyAttestationToken, fetchJwks } from './token-verifier.js';

@@ -7,6 +7,7 @@ import type { Collateral, CollateralSource } from '../pcs/types.js';
 import { TlsFileWatcher, loadTlsMaterial } from '../k8s/tls-files.js';
 import { INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_ROOT_CA_SHA256 } from '../verify/index.js';
 import { VERSION } from '../version.js';
+import { applyServerLimits, fastifyLimitOptions, nodeServerOptions, resolveServerLimits, type HttpServerLimits } from '../http-limits.js';
 import { ATTESTATION_TYPES, Attester, type AttestationType } from './attester.js';
 import { CLAIMS_SUPPORTED } from './claims.js';
 import { AttestError } from './errors.js';
@@ -20,26 +21,19 @@ export const API_VERSIONS = ['2018-09-01-preview', '2020-10-01', '2022-08-01', '
 /** TdxVm exists from 2025-06-01 on. */
 export const TDX_API_VERSIONS = ['2025-06-01'] as const;
 
-export interface AttestServiceLimits {
-  /** request body cap in bytes (a v3 quote is ~5 kB, a TDX quote ~8 kB, base64 adds a third) */
-  bodyLimit: number;
-  /** time to receive the request headers / the whole request */
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-  /** idle keep-alive connections are closed after this */
-  keepAliveTimeoutMs: number;
-  /** concurrent TCP connections; further ones are refused by the kernel backlog / closed at once */
-  maxConnections: number;
-  maxRequestsPerSocket: number;
-}
+/** The service's connection and request limits: the same set as every HTTP server of ours (src/http-limits.ts). */
+export type AttestServiceLimits = HttpServerLimits;
 
-export const DEFAULT_LIMITS: AttestServiceLimits = {
-  bodyLimit: 1024 * 1024,
+/** Defaults of `attest serve` (every one a flag of the same name as on `collateral serve` and `webhook serve`). */
+export const ATTEST_SERVER_LIMITS: HttpServerLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 15_000,
+  idleTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
-  maxConnections: 512,
   maxRequestsPerSocket: 1000,
+  maxConnections: 512,
+  // A v3 quote is ~5 kB, a TDX quote ~8 kB, base64 adds a third; runtime data is capped at 64 KiB.
+  bodyLimitBytes: 1024 * 1024,
 };
 
 export interface AttestServiceOptions {
@@ -57,7 +51,8 @@ export interface AttestServiceOptions {
   source?: CollateralSource;
   trustedRoots?: (string | Buffer)[];
   tokenLifetimeSeconds?: number;
-  limits?: Partial<AttestServiceLimits>;
+  /** Connection and request limits; unset ones take ATTEST_SERVER_LIMITS. */
+  limits?: Partial<HttpServerLimits>;
   logger?: Logger;
   defaultMetrics?: boolean;
   now?: () => Date;
@@ -109,7 +104,7 @@ function checkApiVersion(v: unknown, allowed: readonly string[], required: boole
 /** Start the MAA-compatible attestation service. */
 export async function startAttestService(o: AttestServiceOptions): Promise<AttestService> {
   const log = o.logger ?? pino({ name: 'sgx-quote-helper-attest' });
-  const limits = { ...DEFAULT_LIMITS, ...o.limits };
+  const limits = resolveServerLimits(ATTEST_SERVER_LIMITS, o.limits);
   const metrics = new AttestMetrics({ defaultMetrics: o.defaultMetrics });
   const lifetime = o.tokenLifetimeSeconds ?? 8 * 3600;
   if (!o.tls && !isLoopback(o.listen.host)) {
@@ -123,23 +118,17 @@ export async function startAttestService(o: AttestServiceOptions): Promise<Attes
 
   const tlsInitial = o.tls ? loadTlsMaterial(o.tls.certPath, o.tls.keyPath) : undefined;
   const app = Fastify({
-    // Node checks header/request deadlines on a timer (30 s by default); check every second so they hold.
     ...(tlsInitial
-      ? { https: { cert: tlsInitial.cert, key: tlsInitial.key, minVersion: 'TLSv1.2' as const, connectionsCheckingInterval: 1000 } }
-      : { http: { connectionsCheckingInterval: 1000 } }),
+      ? { https: { cert: tlsInitial.cert, key: tlsInitial.key, minVersion: 'TLSv1.2' as const, ...nodeServerOptions(limits) } }
+      : { http: nodeServerOptions(limits) }),
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: limits.bodyLimit,
-    requestTimeout: limits.requestTimeoutMs,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    connectionTimeout: limits.requestTimeoutMs * 2,
-    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    ...fastifyLimitOptions(limits),
     routerOptions: { ignoreTrailingSlash: true },
     genReqId: () => randomUUID(),
   }) as unknown as FastifyInstance;
   const server = app.server as Server;
-  server.headersTimeout = limits.headersTimeoutMs;
-  server.maxConnections = limits.maxConnections;
+  applyServerLimits(server, limits);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'text/json'], { parseAs: 'string' }, (_req, body, done) => done(null, body));

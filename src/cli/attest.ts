@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import {
+  ATTEST_SERVER_LIMITS,
   AttestError,
   KeyStoreError,
   PolicyFileError,
@@ -19,8 +20,9 @@ import { VerifierConfigError } from '../verify/index.js';
 import { collateralFromFlags, readTrustRoots, type CollateralChoice } from './collateral-options.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILURE } from './cli-error.js';
 import { parseSecondsFlag } from './durations.js';
+import { addServerLimitOptions, serverLimitsFrom, type ServerLimitFlags } from './http-limit-flags.js';
 
-interface ServeOptions {
+interface ServeOptions extends ServerLimitFlags {
   listen: string;
   stateDir?: string;
   tlsCert?: string;
@@ -37,7 +39,6 @@ interface ServeOptions {
   previousSigningCert?: string[];
   keyAlg: string;
   tokenLifetime: string;
-  maxConnections: string;
   collateralAt?: string;
   logLevel: string;
 }
@@ -99,8 +100,7 @@ async function serve(o: ServeOptions): Promise<void> {
   if (o.publicUrl && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(o.publicUrl)) throw new CliError(`--public-url ${JSON.stringify(o.publicUrl)} must be an http(s) base URL`, EXIT_BAD_INPUT);
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(o.logLevel)) throw new CliError(`--log-level: "${o.logLevel}" must be one of ${levels.join(', ')}`, EXIT_BAD_INPUT);
-  const maxConnections = Number(o.maxConnections);
-  if (!Number.isInteger(maxConnections) || maxConnections < 1 || maxConnections > 65535) throw new CliError(`--max-connections ${JSON.stringify(o.maxConnections)} must be 1..65535`, EXIT_BAD_INPUT);
+  const limits = serverLimitsFrom(o);
   let verifyAt: Date | undefined;
   if (o.collateralAt) {
     verifyAt = new Date(o.collateralAt);
@@ -125,7 +125,7 @@ async function serve(o: ServeOptions): Promise<void> {
       ...(coll.source ? { source: coll.source } : {}),
       ...(roots ? { trustedRoots: roots } : {}),
       ...(verifyAt ? { verifyAt } : {}),
-      limits: { maxConnections },
+      limits,
       logger,
       defaultMetrics: true,
     });
@@ -214,7 +214,7 @@ export function register(program: Command): void {
     .command('attest')
     .description('Attestation service wire-compatible with Microsoft Azure Attestation: quote in, signed token out');
 
-  attest
+  const serveCmd = attest
     .command('serve')
     .description('Serve POST /attest/SgxEnclave|OpenEnclave|TdxVm, GET /certs, GET /.well-known/openid-configuration (MAA API)')
     .requiredOption('--listen <host:port>', 'address to listen on, e.g. 0.0.0.0:8443 ([::]:8443 for IPv6)')
@@ -234,8 +234,9 @@ export function register(program: Command): void {
     .option('--previous-signing-cert <file>', 'a previous signing certificate to keep publishing in /certs (repeatable)', collect)
     .option('--key-alg <alg>', 'algorithm of keys generated in the state directory: RS256 or ES256', 'RS256')
     .option('--token-lifetime <duration>', 'token lifetime (seconds or e.g. 8h)', '8h')
-    .option('--max-connections <n>', 'concurrent connections', '512')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent', 'info')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent', 'info');
+  // The connection and request limits every HTTP server of ours takes (same flags as collateral serve, webhook serve).
+  addServerLimitOptions(serveCmd, ATTEST_SERVER_LIMITS)
     .addHelpText('after', '\nExamples:\n' +
       '  sgx-quote-helper attest serve --listen 0.0.0.0:8443 --state-dir /var/lib/sqh-attest --tls-cert tls.crt --tls-key tls.key --collateral-url https://api.trustedservices.intel.com\n' +
       '  sgx-quote-helper attest serve --listen 127.0.0.1:8080 --insecure-http --state-dir ./attest --trust-root sim-root.pem --collateral-bundle sim-collateral.json   # SIMULATED\n')

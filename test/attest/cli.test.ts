@@ -201,3 +201,35 @@ describe('attest command line errors', () => {
     for (const r of rs) expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
 });
+
+describe('attest serve limit flags (the same as collateral serve and webhook serve)', () => {
+  it('bad limit or lifetime values exit 2 naming the flag', async () => {
+    const base = ['attest', 'serve', '--listen', '127.0.0.1:0', '--insecure-http', '--state-dir', join(w.dir, 'x'), '--collateral-bundle', join(w.dir, 'sim-collateral.json')];
+    const rs = await Promise.all([
+      run(...base, '--max-body', '0'),
+      run(...base, '--headers-timeout', 'soon'),
+      run(...base, '--max-connections', '-1'),
+      run(...base, '--token-lifetime', '0'),
+    ]);
+    expect(rs.map((r) => r.status)).toEqual([2, 2, 2, 2]);
+    expect(rs[0].stderr).toMatch(/--max-body must be a whole number above 0, got '0'/);
+    expect(rs[1].stderr).toMatch(/--headers-timeout must be seconds/);
+    expect(rs[2].stderr).toMatch(/--max-connections must be a whole number/);
+    expect(rs[3].stderr).toMatch(/--token-lifetime "0": .* from 1s up to 366d/);
+  }, 60_000);
+
+  it('--max-body caps the request body: a larger one gets 413 RequestTooLarge, a quote under it is attested', async () => {
+    const { url, child } = await serve([
+      '--insecure-http', '--max-body', '16384', '--state-dir', join(w.dir, 'state-limits'),
+      '--trust-root', join(w.dir, 'sim-root.pem'), '--collateral-bundle', join(w.dir, 'sim-collateral.json'),
+    ]);
+    const post = (body: string) => fetch(`${url}/attest/SgxEnclave?api-version=2022-08-01`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const big = await post(JSON.stringify({ quote: 'A'.repeat(20_000) }));
+    expect(big.status).toBe(413);
+    expect(await big.json()).toMatchObject({ error: { code: 'RequestTooLarge' } });
+    const quote = simQuoteFor(w.platform, Buffer.from('k'));
+    const ok = await post(JSON.stringify({ quote: quote.toString('base64url'), runtimeData: { data: Buffer.from('k').toString('base64url'), dataType: 'Binary' } }));
+    expect(ok.status).toBe(200);
+    expect(await stop(child)).toBe(0);
+  }, 60_000);
+});

@@ -41,7 +41,7 @@ describe('limits', () => {
   beforeAll(async () => {
     svc = await startAttestService({
       ...base(), keys: { kind: 'state', stateDir: join(w.dir, 'limits') }, policy: defaultPolicy(), collateral: w.collateral,
-      limits: { bodyLimit: 32 * 1024, headersTimeoutMs: 500, requestTimeoutMs: 1000, maxConnections: 3 },
+      limits: { bodyLimitBytes: 32 * 1024, headersTimeoutMs: 500, requestTimeoutMs: 1000, maxConnections: 3 },
     });
   }, 30_000);
   afterAll(() => svc.close());
