@@ -89,6 +89,18 @@ async function importAttestationKey(xy: Buffer, id: string, cache: Map<string, K
   return key;
 }
 
+function allZero(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+/** The smallest non-empty ISO date text (ISO dates sort as text), or undefined when there is none. */
+function earliestDate(dates: string[]): string | undefined {
+  let first: string | undefined;
+  for (const d of dates) if (d && (first === undefined || d < first)) first = d;
+  return first;
+}
+
 /** `length` bytes of `b` from `offset`, without a copy (Buffer#subarray's species lookup costs ~1 µs per call). */
 function view(b: Buffer, offset: number, length: number): Buffer {
   if (offset + length > b.length) throw new VerificationError('QUOTE_FORMAT', 'a quote field lies outside the quote');
@@ -306,7 +318,7 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
     }
     r.quoteVersion = quote.version;
     r.trailingDataLength = quote.trailing.length;
-    r.trailingDataAllZero = quote.trailing.every((b) => b === 0);
+    r.trailingDataAllZero = allZero(quote.trailing);
     r.teeType = quote.header.teeType === TEE_TYPE_TDX ? 'TDX' : 'SGX';
     if (!quote.header.vendorId.equals(INTEL_QE_VENDOR_ID)) {
       throw new VerificationError('QUOTE_FORMAT', `QE vendor id ${quote.header.vendorId.toString('hex')} is not Intel's`);
@@ -349,8 +361,9 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
     const ctx = ctxOrPromise instanceof Promise ? await ctxOrPromise : ctxOrPromise;
     r.simulated = !ctx.anchor.intel;
     r.rootFingerprint = ctx.anchor.cert.fingerprint;
-    r.collateralEarliestIssue = ctx.earliestIssue.toISOString();
-    r.collateralEarliestExpiration = ctx.earliestExpiration.toISOString();
+    ctx.iso ??= { earliestIssue: ctx.earliestIssue.toISOString(), earliestExpiration: ctx.earliestExpiration.toISOString() };
+    r.collateralEarliestIssue = ctx.iso.earliestIssue;
+    r.collateralEarliestExpiration = ctx.iso.earliestExpiration;
     r.tcbEvaluationDataNumber = ctx.tcbInfo.tcbEvaluationDataNumber;
     r.collateralSignedForms = { ...ctx.signedForms };
     const expired: ExpiredItem[] = expiredAt(ctx.timed, now).map((t) => ({
@@ -428,8 +441,8 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
     r.platformStatus = outcome.platformStatus;
     if (outcome.tdxModuleStatus) r.tdxModuleStatus = outcome.tdxModuleStatus;
     r.advisoryIds = outcome.advisoryIds;
-    const dates = outcome.tcbDates.filter(Boolean).sort();
-    if (dates.length) r.tcbDate = dates[0];
+    const tcbDate = earliestDate(outcome.tcbDates);
+    if (tcbDate) r.tcbDate = tcbDate;
     r.status = outcome.status as VerificationStatus;
     if (outcome.status === 'Revoked') throw new VerificationError('TCB_REVOKED', 'the TCB level of the platform, QE or TDX module is Revoked');
     r.ok = true;
