@@ -163,10 +163,12 @@ export class SimQuotingEnclave {
    * GetQuoteEx: `report` must be a 432-byte REPORT targeted at this QE (else AESM 3 / 47). With a 960-byte
    * `qeReportInfo`, also returns it with a QE report for the app: report_data = SHA-256(nonce ‖ quote) ‖ 0³².
    *
-   * The ECDSA signature is computed synchronously, on the event loop (~45 µs on a 2 vCPU VM). Measured
-   * on Node 20, `crypto.sign` with a callback is no relief: it spends most of a signature's time on
-   * the calling thread anyway (~35 µs of 46), and the hand-off to libuv's pool and back added
-   * ~30 µs of CPU per quote (docs/benchmarks.md "What the quote path spends").
+   * The ECDSA signature is computed synchronously, on the event loop (~40-45 µs on a 2 vCPU VM).
+   * `crypto.sign` with a callback would move ~30 µs of that off the loop but costs more CPU in all
+   * (Node 20: 12 µs on the calling thread plus the signature and the wake-ups on libuv's pool, +15 µs
+   * per signature in a loop and more in the daemon), and on a node the daemon shares, total CPU is
+   * what quotes cost. A quote blocks the loop for one signature, far below any client deadline
+   * (docs/benchmarks.md "What the quote path spends").
    */
   quote(report: Buffer, qeReportInfo?: Buffer): { quote: Buffer; qeReportInfo?: Buffer } {
     const quote = this.unsignedQuote(report, qeReportInfo);
