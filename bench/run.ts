@@ -142,7 +142,7 @@ const width = Math.max(...rows.map((r) => r.name.length));
 console.log(`\nsgx-quote-helper benchmarks (${quick ? 'quick' : 'full'}; node ${process.version}; ${os.cpus().length} cpus)\n`);
 for (const r of rows) console.log(`${r.name.padEnd(width)}  ${fmt(r.rate).padStart(10)} ${r.unit}${r.note ? `  (${r.note})` : ''}`);
 console.log('');
-for (const [k, v] of Object.entries(ratios)) console.log(`${k.padEnd(width)}  ${v.toFixed(2).padStart(10)}`);
+for (const [k, v] of Object.entries(ratios)) console.log(`${k.padEnd(width)}  ${(Math.abs(v) < 0.1 ? v.toFixed(4) : v.toFixed(2)).padStart(10)}`);
 
 const out = args.out ?? path.join(repoRoot, 'bench', 'results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 mkdirSync(path.dirname(out), { recursive: true });

@@ -195,16 +195,19 @@ function parseCertificateFields(input: Buffer): Omit<ParsedCertificate, 'publicK
 }
 
 /**
- * Signature results by signed object and issuer key. Both are parsed once and never changed (certificates
- * and CRLs come from caches keyed by their bytes, each key belongs to one parsed certificate), so each
- * signature is verified once however many chains, CRL checks and collateral sets share it.
+ * Signature results by signed object and issuer key, kept on the signed object itself (a symbol-keyed
+ * field: no process-wide WeakMap whose ephemerons every garbage collection has to trace). Both are parsed
+ * once and never changed (certificates and CRLs come from caches keyed by their bytes, each key belongs
+ * to one parsed certificate), so each signature is verified once however many chains, CRL checks and
+ * collateral sets share it.
  */
-const signatureResults = new WeakMap<object, WeakMap<KeyObject, boolean>>();
+const SIGNATURE_RESULTS = Symbol('signatureResults');
+type SignedObject = { tbs: Buffer; signature: Buffer; signatureAlgorithm: string; [SIGNATURE_RESULTS]?: Map<KeyObject, boolean> };
 
 /** True when `cert` (a parsed certificate or CRL) carries a valid ecdsa-with-SHA256 signature by `issuerKey`. */
 export function signedBy(cert: { tbs: Buffer; signature: Buffer; signatureAlgorithm: string }, issuerKey: KeyObject): boolean {
-  let byKey = signatureResults.get(cert);
-  const known = byKey?.get(issuerKey);
+  const signed = cert as SignedObject;
+  const known = signed[SIGNATURE_RESULTS]?.get(issuerKey);
   if (known !== undefined) return known;
   let ok = false;
   if (cert.signatureAlgorithm === OID_ECDSA_WITH_SHA256) {
@@ -214,8 +217,7 @@ export function signedBy(cert: { tbs: Buffer; signature: Buffer; signatureAlgori
       ok = false;
     }
   }
-  if (!byKey) signatureResults.set(cert, (byKey = new WeakMap()));
-  byKey.set(issuerKey, ok);
+  (signed[SIGNATURE_RESULTS] ??= new Map()).set(issuerKey, ok);
   return ok;
 }
 

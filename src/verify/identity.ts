@@ -3,10 +3,12 @@ import type { EnclaveIdentityResult, TdIdentityResult } from './result.js';
 
 const hex = (b: Buffer) => b.toString('hex');
 
+/** One scratch buffer for the u64 → hex conversions (synchronous: nothing else can run in between). */
+const u64Scratch = Buffer.alloc(8);
+
 function u64le(v: bigint): string {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(v);
-  return b.toString('hex');
+  u64Scratch.writeBigUInt64LE(v);
+  return u64Scratch.toString('hex');
 }
 
 /** The enclave's identity as the relying party sees it (hex as laid out in the report). */

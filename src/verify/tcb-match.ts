@@ -156,8 +156,8 @@ export function platformStatus(
   qe: QeMatch | undefined,
   tdx: (TdxTcbInput & { moduleIdentity?: TdxModuleIdentity; quoteVersion: number }) | undefined,
 ): StatusOutcome {
-  const levels = info.tcbLevels.filter((l) => sgxLevelMatches(platform, l));
-  const sgxLevel = levels[0];
+  // The first level the platform's SGX TCB reaches (levels are in Intel's order, highest first).
+  const sgxLevel = info.tcbLevels.find((l) => sgxLevelMatches(platform, l));
   if (!sgxLevel) throw new VerificationError('TCB_NOT_SUPPORTED', 'the PCK certificate TCB (component SVNs and PCESVN) is below every TCB level');
   const qeNotSupported = (): never => {
     throw new VerificationError('QE_TCB_NOT_SUPPORTED', 'the QE ISV SVN is below every QE identity TCB level');
@@ -175,7 +175,8 @@ export function platformStatus(
       tcbDates: [sgxLevel.tcbDate, ...qeDates],
     };
   }
-  const tdxLevel = levels.find((l) => tdxLevelMatches(tdx.teeTcbSvn, l));
+  // The first level both the SGX TCB and the TD's TEE_TCB_SVN reach.
+  const tdxLevel = info.tcbLevels.find((l) => sgxLevelMatches(platform, l) && tdxLevelMatches(tdx.teeTcbSvn, l));
   if (!tdxLevel) throw new VerificationError('TCB_NOT_SUPPORTED', 'the TD TEE_TCB_SVN is below every TDX TCB level');
   let moduleStatus: QeTcbOutcome | undefined;
   const moduleAdvisories: string[] = [];

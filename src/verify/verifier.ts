@@ -1,4 +1,4 @@
-import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { CollateralFormatError } from '../pcs/bundle.js';
 import type { Collateral, CollateralSource } from '../pcs/types.js';
 import {
@@ -20,6 +20,7 @@ import { CollateralChecker, expiredAt, trustedRootProblem, type VerifiedContext 
 import { enclaveIdentityOf, tdIdentityOf } from './identity.js';
 import { INTEL_SGX_ROOT_CA_PEM } from './intel-root.js';
 import { evaluatePolicy, type Policy } from './policy.js';
+import { SignatureMemo, verifyP1363 } from './signature-memo.js';
 import { EXPIRATION_REASONS, VerificationError, type VerifyReason } from './reasons.js';
 import type { ExpiredItem, VerificationResult } from './result.js';
 import { qvResultFor, qvResultName, statusForFailure, type VerificationStatus } from './status.js';
@@ -37,6 +38,12 @@ export interface VerifierOptions {
   policy?: Policy;
   /** Bound of each cache (entries). */
   maxCacheEntries?: number;
+  /**
+   * Remember QE report signatures that verified, by the exact bytes of PCK key, QE report and signature
+   * (default true): a platform's quotes all carry the same QE report, so a warm verification then does one
+   * ECDSA verify (the quote's) instead of two. False verifies every QE report signature every time.
+   */
+  memoizeQeReportSignatures?: boolean;
 }
 
 export interface VerifyCallOptions {
@@ -82,18 +89,22 @@ async function importAttestationKey(xy: Buffer, id: string, cache: Map<string, K
   return key;
 }
 
+function allZero(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+/** The smallest non-empty ISO date text (ISO dates sort as text), or undefined when there is none. */
+function earliestDate(dates: string[]): string | undefined {
+  let first: string | undefined;
+  for (const d of dates) if (d && (first === undefined || d < first)) first = d;
+  return first;
+}
+
 /** `length` bytes of `b` from `offset`, without a copy (Buffer#subarray's species lookup costs ~1 µs per call). */
 function view(b: Buffer, offset: number, length: number): Buffer {
   if (offset + length > b.length) throw new VerificationError('QUOTE_FORMAT', 'a quote field lies outside the quote');
   return Buffer.from(b.buffer, b.byteOffset + offset, length);
-}
-
-function verifyP1363(data: Buffer, key: KeyObject, sig: Buffer): boolean {
-  try {
-    return cryptoVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig);
-  } catch {
-    return false;
-  }
 }
 
 function caTypeOf(intermediate: ParsedCertificate): 'processor' | 'platform' {
@@ -140,6 +151,19 @@ function pckExtensionOf(leaf: ParsedCertificate): PckExtension {
   }
 }
 
+/** The last 128 characters of each PEM certificate (its signature in base64, then the END line): a lookup probe, never the identity. */
+function chainProbe(pems: string[]): string {
+  let probe = `${pems.length}`;
+  for (const pem of pems) probe += `|${pem.slice(-128)}`;
+  return probe;
+}
+
+function samePems(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** A parsed PCK chain (leaf first) with its leaf's SGX extension, or why it is unusable. */
 type PckChainOutcome = { chain: ParsedCertificate[]; pck: PckExtension; key: string } | { error: VerificationError };
 
@@ -157,20 +181,38 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
   const attestationKeys = new Map<string, KeyObject>();
   const contexts = new Map<string, { ctx?: VerifiedContext; error?: VerificationError }>();
   const collateralSets = new CollateralSets(max);
-  const pckChains = new Map<string, PckChainOutcome>();
+  const quoteChains = new Map<string, { pems: string[]; outcome: PckChainOutcome }>();
+  const collateralChains = new Map<string, PckChainOutcome>();
+  const qeReportSignatures = new SignatureMemo(opts.memoizeQeReportSignatures === false ? 0 : max);
 
   /**
-   * The PCK chain of a quote (or of the collateral), parsed once per distinct chain text: the map key is
-   * the text itself, so a chain differing in any character is parsed and checked on its own.
+   * The PCK chain of a quote (or of the collateral), parsed once per distinct chain. A quote's chain is
+   * found by a short probe (the tail of each certificate's PEM: its signature, which differs between any
+   * two certificates) and then compared certificate by certificate with the kept copy (string equality),
+   * so a chain differing in any character is parsed and checked on its own, without joining and hashing
+   * 3-4 KB of PEM per call. A collateral's chain (certification data types 1-4) is keyed by its text.
    */
   function pckChainFor(pems: string[] | undefined, collateralPem: string | undefined): PckChainOutcome | Promise<PckChainOutcome> | undefined {
-    const text = pems ? `q:${pems.join('')}` : collateralPem !== undefined ? `c:${collateralPem}` : undefined;
-    if (text === undefined) return undefined;
-    // A hit answers synchronously (Sync<T>); the leaf-first order is taken before any await.
-    return pckChains.get(text) ?? loadPckChain(text, pems ? orderChainLeafFirst(pems).join('\n') : (collateralPem as string));
+    if (pems) {
+      const probe = chainProbe(pems);
+      const hit = quoteChains.get(probe);
+      if (hit && samePems(hit.pems, pems)) return hit.outcome;
+      const copy = [...pems];
+      // The leaf-first order is taken before any await.
+      return loadPckChain(orderChainLeafFirst(copy).join('\n'), (outcome) => remember(quoteChains, probe, { pems: copy, outcome }));
+    }
+    if (collateralPem === undefined) return undefined;
+    const text = collateralPem;
+    return collateralChains.get(text) ?? loadPckChain(text, (outcome) => remember(collateralChains, text, outcome));
   }
 
-  async function loadPckChain(text: string, pem: string): Promise<PckChainOutcome> {
+  function remember<V>(map: Map<string, V>, key: string, value: V): void {
+    map.delete(key);
+    if (map.size >= max) map.delete(map.keys().next().value as string);
+    map.set(key, value);
+  }
+
+  async function loadPckChain(pem: string, keep: (o: PckChainOutcome) => void): Promise<PckChainOutcome> {
     let o: PckChainOutcome;
     try {
       const chain = await parseChain(pem, 3, checker.certs, 'PCK_CHAIN_FORMAT', 'PCK certificate chain');
@@ -179,9 +221,7 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
       if (!(e instanceof VerificationError)) throw e;
       o = { error: e };
     }
-    pckChains.delete(text);
-    if (pckChains.size >= max) pckChains.delete(pckChains.keys().next().value as string);
-    pckChains.set(text, o);
+    keep(o);
     return o;
   }
 
@@ -278,7 +318,7 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
     }
     r.quoteVersion = quote.version;
     r.trailingDataLength = quote.trailing.length;
-    r.trailingDataAllZero = quote.trailing.every((b) => b === 0);
+    r.trailingDataAllZero = allZero(quote.trailing);
     r.teeType = quote.header.teeType === TEE_TYPE_TDX ? 'TDX' : 'SGX';
     if (!quote.header.vendorId.equals(INTEL_QE_VENDOR_ID)) {
       throw new VerificationError('QUOTE_FORMAT', `QE vendor id ${quote.header.vendorId.toString('hex')} is not Intel's`);
@@ -321,8 +361,9 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
     const ctx = ctxOrPromise instanceof Promise ? await ctxOrPromise : ctxOrPromise;
     r.simulated = !ctx.anchor.intel;
     r.rootFingerprint = ctx.anchor.cert.fingerprint;
-    r.collateralEarliestIssue = ctx.earliestIssue.toISOString();
-    r.collateralEarliestExpiration = ctx.earliestExpiration.toISOString();
+    ctx.iso ??= { earliestIssue: ctx.earliestIssue.toISOString(), earliestExpiration: ctx.earliestExpiration.toISOString() };
+    r.collateralEarliestIssue = ctx.iso.earliestIssue;
+    r.collateralEarliestExpiration = ctx.iso.earliestExpiration;
     r.tcbEvaluationDataNumber = ctx.tcbInfo.tcbEvaluationDataNumber;
     r.collateralSignedForms = { ...ctx.signedForms };
     const expired: ExpiredItem[] = expiredAt(ctx.timed, now).map((t) => ({
@@ -363,7 +404,8 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
       if (info.id === 'TDX') moduleIdentity = checkTdxModule(info, quote.version, tdInput);
     }
     const qeCert = quote.qe;
-    if (!verifyP1363(qeCert.qeReportRaw, ctx.pckChain[0].publicKey, qeCert.qeReportSignature)) {
+    const pckLeaf = ctx.pckChain[0];
+    if (!qeReportSignatures.verify(pckLeaf.spki, pckLeaf.publicKey, qeCert.qeReportRaw, qeCert.qeReportSignature)) {
       throw new VerificationError('INVALID_QE_REPORT_SIGNATURE', 'the QE report signature does not verify with the PCK certificate key');
     }
     const binding = createHash('sha256').update(quote.attestPubKey).update(qeCert.qeAuthData).digest();
@@ -399,8 +441,8 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
     r.platformStatus = outcome.platformStatus;
     if (outcome.tdxModuleStatus) r.tdxModuleStatus = outcome.tdxModuleStatus;
     r.advisoryIds = outcome.advisoryIds;
-    const dates = outcome.tcbDates.filter(Boolean).sort();
-    if (dates.length) r.tcbDate = dates[0];
+    const tcbDate = earliestDate(outcome.tcbDates);
+    if (tcbDate) r.tcbDate = tcbDate;
     r.status = outcome.status as VerificationStatus;
     if (outcome.status === 'Revoked') throw new VerificationError('TCB_REVOKED', 'the TCB level of the platform, QE or TDX module is Revoked');
     r.ok = true;

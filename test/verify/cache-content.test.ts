@@ -105,6 +105,30 @@ for (const tee of ['SGX', 'TDX'] as const) {
       expect(await v.verify(quote)).toEqual(good);
     });
 
+    it('a PCK chain whose leaf differs in one byte far from its end (the serial) → PCK_CHAIN_INVALID; the original still verifies', async () => {
+      // The chain cache finds a chain by the tail of each PEM (the signature) and then compares every
+      // character: a change elsewhere keeps that probe and must still be seen.
+      const { v, good } = await warm();
+      const q = parseQuote(quote);
+      const cd = q.qe.certificationData;
+      if (cd.type !== CertType.PCK_CERT_CHAIN) throw new Error('fixture carries no PCK chain');
+      const pems = cd.certificatesPem.map((pem) => {
+        const der = Buffer.from(pem.replace(/-----[A-Z ]+-----|\s+/g, ''), 'base64');
+        const leaf = /SGX PCK Certificate/.test(der.toString('latin1'));
+        const out = leaf ? flip(der, 16) : der; // a byte of the serial number (30 82 .. 30 82 .. a0 03 02 01 02 02 len serial)
+        return `-----BEGIN CERTIFICATE-----\n${out.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+      });
+      expect(pems.map((p) => p.slice(-128))).toEqual(cd.certificatesPem.map((p) => p.slice(-128)));
+      const data = pemChainCertificationData(pems);
+      const forged = { ...q, qe: { ...q.qe, certificationData: { type: 5 as const, data, encoding: 'pem' as const, pemChain: pems.join(''), certificatesPem: pems } } };
+      for (const input of [encodeQuote(forged), forged]) {
+        const r = await v.verify(input);
+        expect(r.reason).toBe('PCK_CHAIN_INVALID');
+        expect(r.message).toMatch(/signature does not verify/);
+      }
+      expect(await v.verify(quote)).toEqual(good);
+    });
+
     it('expiry is judged per call: the same warm context is expired at its earliest expiration and not one second before', async () => {
       const { v, good } = await warm();
       const earliest = new Date(good.collateralEarliestExpiration!);
