@@ -18,6 +18,8 @@ export default defineConfig({
       'test/verify/tdx-status.test.ts',
       'test/verify/qe-match.test.ts',
       'test/verify/crl.test.ts',
+      'test/verify/crl-extensions.test.ts',
+      'test/verify/sgx-status.test.ts',
     ],
     exclude: [],
   },
