@@ -153,6 +153,8 @@ describe('orderChainLeafFirst on the real Intel PCK chain (mobilecoin)', () => {
     expect(orderChainLeafFirst([ROOT, ROOT, CA, LEAF])).toEqual([ROOT, ROOT, CA, LEAF]);
     // Leaf and root without the intermediate: the walk cannot reach the root.
     expect(orderChainLeafFirst([ROOT, LEAF])).toEqual([ROOT, LEAF]);
+    // Two copies of the root issue each other: no leaf at all.
+    expect(orderChainLeafFirst([ROOT, ROOT])).toEqual([ROOT, ROOT]);
   });
 
   it('leaves the set unchanged when a certificate does not decode', () => {
@@ -173,6 +175,8 @@ describe('orderChainLeafFirst on the real Intel PCK chain (mobilecoin)', () => {
     expect(orderChainLeafFirst([ROOT, CA, noSubject])).toEqual([ROOT, CA, noSubject]);
     const noIssuer = withTbs(LEAF, (items) => items.slice(0, 3));
     expect(orderChainLeafFirst([ROOT, CA, noIssuer])).toEqual([ROOT, CA, noIssuer]);
+    const empty = withTbs(LEAF, () => []);
+    expect(orderChainLeafFirst([ROOT, CA, empty])).toEqual([ROOT, CA, empty]);
   });
 });
 
