@@ -1,3 +1,4 @@
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { aesCmac, cmacSubkeys } from '../../src/providers/sim/cmac.js';
 import { SimInputError } from '../../src/providers/sim/errors.js';
@@ -23,6 +24,36 @@ describe('AES-128-CMAC (RFC 4493)', () => {
     const { k1, k2 } = cmacSubkeys(KEY);
     expect(k1.toString('hex')).toBe('fbeed618357133667c85e08f7236a8de');
     expect(k2.toString('hex')).toBe('f7ddac306ae266ccf90bc11ee46d513b');
+  });
+
+  it('gives every MAC as if computed alone: repeated, interleaved keys and all lengths (the CBC context is reused)', () => {
+    // Reference: RFC 4493 §2.4 with a fresh AES-128-CBC context and zero IV per MAC.
+    const reference = (key: Buffer, m: Buffer): string => {
+      const { k1, k2 } = cmacSubkeys(key);
+      const complete = m.length > 0 && m.length % 16 === 0;
+      const padded = Buffer.alloc(complete ? m.length : m.length - (m.length % 16) + 16);
+      m.copy(padded);
+      if (!complete) padded[m.length] = 0x80;
+      const k = complete ? k1 : k2;
+      for (let i = 0; i < 16; i++) padded[padded.length - 16 + i] ^= k[i];
+      const c = createCipheriv('aes-128-cbc', key, Buffer.alloc(16));
+      c.setAutoPadding(false);
+      const out = Buffer.concat([c.update(padded), c.final()]);
+      return out.subarray(out.length - 16).toString('hex');
+    };
+    const keys = [KEY, randomBytes(16), randomBytes(16)];
+    for (let round = 0; round < 200; round++) {
+      const key = keys[round % keys.length];
+      const m = randomBytes(round % 70);
+      const before = Buffer.from(m);
+      expect(aesCmac(key, m).toString('hex'), `round ${round}`).toBe(reference(key, m));
+      expect(m.equals(before)).toBe(true);
+    }
+    // A caller modifying a returned tag does not change later MACs.
+    const tag = aesCmac(KEY, M.subarray(0, 16));
+    tag.fill(0xff);
+    expect(aesCmac(KEY, M.subarray(0, 40)).toString('hex')).toBe('dfa66747de9ae63030ca32611497c827');
+    expect(aesCmac(KEY, M.subarray(0, 0)).toString('hex')).toBe('bb1d6929e95937287fa37d129b756746');
   });
 
   it('rejects a key that is not 16 bytes with a typed error', () => {

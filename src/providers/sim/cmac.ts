@@ -1,4 +1,4 @@
-import { createCipheriv } from 'node:crypto';
+import { createCipheriv, type Cipher } from 'node:crypto';
 import { SimInputError } from './errors.js';
 
 /**
@@ -40,20 +40,37 @@ export function cmacSubkeys(key: Buffer): { k1: Buffer; k2: Buffer } {
   return { k1, k2: subkey(k1) };
 }
 
-// Subkeys cost an AES call (a cipher context) each time; the daemon MACs with the same few report keys
-// over and over. Bounded, so many distinct keys (reports for many targets) cannot grow it.
-const SUBKEY_CACHE_MAX = 32;
-const subkeyCache = new Map<string, { k1: Buffer; k2: Buffer }>();
+/**
+ * What one key needs for every MAC: its subkeys and one long-lived AES-128-CBC context. Creating a
+ * cipher context per MAC costs more than the MAC itself (OpenSSL 3 looks the algorithm up and builds
+ * a context on every `createCipheriv`); the daemon MACs with the same few report keys over and over.
+ */
+interface KeyState {
+  k1: Buffer;
+  k2: Buffer;
+  cbc: Cipher;
+  /**
+   * The context's CBC chaining value: the last ciphertext block it produced (zero when new). The next
+   * message's first block is XORed with it, which cancels the chaining, so every MAC is computed
+   * exactly as with a fresh context and a zero IV.
+   */
+  chain: Buffer;
+}
 
-function cachedSubkeys(key: Buffer): { k1: Buffer; k2: Buffer } {
-  const id = key.toString('hex');
-  let sk = subkeyCache.get(id);
-  if (!sk) {
-    if (subkeyCache.size >= SUBKEY_CACHE_MAX) subkeyCache.clear();
-    sk = cmacSubkeys(key);
-    subkeyCache.set(id, sk);
+// Bounded, so many distinct keys (reports for many targets) cannot grow it.
+const KEY_CACHE_MAX = 32;
+const keyCache = new Map<string, KeyState>();
+
+function keyState(id: string, key: Buffer): KeyState {
+  let st = keyCache.get(id);
+  if (!st) {
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+    const cbc = createCipheriv('aes-128-cbc', key, ZERO_IV);
+    cbc.setAutoPadding(false);
+    st = { ...cmacSubkeys(key), cbc, chain: Buffer.alloc(BLOCK) };
+    keyCache.set(id, st);
   }
-  return sk;
+  return st;
 }
 
 /** AES-128-CMAC of `message` under the 16-byte `key`; returns the full 16-byte tag. */
@@ -61,20 +78,36 @@ export function aesCmac(key: Buffer, message: Buffer): Buffer {
   if (key.length !== BLOCK) {
     throw new SimInputError('INVALID_SIZE', `AES-128-CMAC key must be 16 bytes, got ${key.length}`, 'key');
   }
-  const { k1, k2 } = cachedSubkeys(key);
-  const complete = message.length > 0 && message.length % BLOCK === 0;
-  // Only the last block is modified (padded and/or XORed with a subkey): the rest is encrypted as it is.
-  const lastStart = complete ? message.length - BLOCK : message.length - (message.length % BLOCK);
-  const last = Buffer.alloc(BLOCK);
-  message.copy(last, 0, lastStart);
-  if (!complete) last[message.length - lastStart] = 0x80;
-  const k = complete ? k1 : k2;
-  for (let i = 0; i < BLOCK; i++) last[i] ^= k[i];
-  // CBC-MAC with a zero IV: the last ciphertext block is the tag.
-  const c = createCipheriv('aes-128-cbc', key, ZERO_IV);
-  c.setAutoPadding(false);
-  if (lastStart > 0) c.update(message.subarray(0, lastStart));
-  const tag = c.update(last);
-  c.final();
+  const id = key.toString('hex');
+  const st = keyState(id, key);
+  const n = message.length;
+  const complete = n > 0 && n % BLOCK === 0;
+  const padded = complete ? n : n - (n % BLOCK) + BLOCK;
+  // A working copy (small: from Node's buffer pool), so the caller's message is never modified.
+  const work = Buffer.allocUnsafe(padded);
+  message.copy(work);
+  const lastStart = padded - BLOCK;
+  // The last block: padded with 10* when incomplete, XORed with K1 (complete) or K2 (padded).
+  if (!complete) {
+    work[n] = 0x80;
+    work.fill(0, n + 1);
+  }
+  const k = complete ? st.k1 : st.k2;
+  for (let i = 0; i < BLOCK; i++) work[lastStart + i] ^= k[i];
+  // Undo the context's chaining (see KeyState.chain): CBC-MAC with a zero IV, the last block is the tag.
+  for (let i = 0; i < BLOCK; i++) work[i] ^= st.chain[i];
+  let out: Buffer;
+  try {
+    out = st.cbc.update(work);
+    if (out.length !== padded) throw new Error(`AES-CBC returned ${out.length} of ${padded} bytes`);
+  } catch (err) {
+    // The context's state is unknown now: never use it again.
+    keyCache.delete(id);
+    throw err;
+  }
+  const tag = Buffer.allocUnsafe(BLOCK);
+  out.copy(tag, 0, lastStart);
+  // The context's own copy: the caller may modify the tag it gets.
+  out.copy(st.chain, 0, lastStart);
   return tag;
 }

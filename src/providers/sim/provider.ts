@@ -148,7 +148,7 @@ export class SimProvider implements QuoteProvider {
   async getQuote(request: { report: Buffer; attKeyId: Buffer; qeReportInfo?: Buffer }): Promise<{ quote: Buffer; qeReportInfo?: Buffer }> {
     checkAttKeyId(request.attKeyId);
     await this.refresh();
-    return this.initializedQe().quoteAsync(request.report, request.qeReportInfo);
+    return this.initializedQe().quote(request.report, request.qeReportInfo);
   }
 
   async health(): Promise<ProviderHealth> {
