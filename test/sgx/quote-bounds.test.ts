@@ -129,7 +129,8 @@ describe('quote lengths', () => {
   });
 
   it('refuses input that is not bytes', () => {
-    expectParseError(() => parseQuote('quote' as unknown as Uint8Array), 'INVALID_VALUE', /^quote$/, 0);
+    const e = expectParseError(() => parseQuote('quote' as unknown as Uint8Array), 'INVALID_VALUE', /^quote$/, 0);
+    expect(e.message).toContain('expected a Buffer or Uint8Array');
   });
 
   it('a signature data length too small for signature and key is named as such, even at exactly 128 - 1', () => {
