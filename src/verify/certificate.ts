@@ -18,6 +18,7 @@ import {
   smallUint,
   timeOf,
 } from './der.js';
+import { setBounded } from './bounded-map.js';
 
 export const OID = {
   authorityKeyIdentifier: '2.5.29.35',
@@ -260,9 +261,7 @@ export class CertificateCache {
   }
 
   private keep(fp: string, parsed: ParsedCertificate): ParsedCertificate {
-    if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as string);
-    this.map.set(fp, parsed);
-    return parsed;
+    return setBounded(this.map, fp, parsed, this.max);
   }
 
   /** Add a certificate parsed elsewhere (the embedded Intel root, parsed once per process). */

@@ -1,4 +1,5 @@
 import type { Collateral } from '../pcs/types.js';
+import { setBounded } from './bounded-map.js';
 
 /** The collateral fields the verifier reads: text fields compared as strings, byte fields byte for byte. */
 const TEXT_FIELDS = ['teeType', 'pckCrlIssuerChain', 'tcbInfoIssuerChain', 'tcbInfoBody', 'qeIdentityIssuerChain', 'qeIdentityBody', 'pckCertificateChain'] as const;
@@ -66,10 +67,6 @@ export class CollateralSets {
     const hit = this.sets.get(probe);
     if (hit && sameContent(hit.collateral, c)) return hit;
     // New content under the same signatures (or none yet): replace, with a key never used before.
-    this.sets.delete(probe);
-    if (this.sets.size >= this.max) this.sets.delete(this.sets.keys().next().value as string);
-    const set: CollateralSet = { key: `#${this.next++}`, collateral: copyOf(c) };
-    this.sets.set(probe, set);
-    return set;
+    return setBounded(this.sets, probe, { key: `#${this.next++}`, collateral: copyOf(c) }, this.max);
   }
 }

@@ -9,6 +9,7 @@ import { VerificationError, type VerifyReason } from './reasons.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
 import { verify as cryptoVerify } from 'node:crypto';
 import { compactJsonText } from './compact-json.js';
+import { setBounded } from './bounded-map.js';
 
 /** A validity window to test against `now` on every call (the checks themselves are cached). */
 export interface TimedItem {
@@ -59,9 +60,7 @@ export class CollateralChecker {
   }
 
   private remember<K, V>(map: Map<K, V>, key: K, value: V): V {
-    if (map.size >= this.max) map.delete(map.keys().next().value as K);
-    map.set(key, value);
-    return value;
+    return setBounded(map, key, value, this.max);
   }
 
   crl(der: Buffer, what: string): ParsedCrl {

@@ -1,4 +1,5 @@
 import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { setBounded } from './bounded-map.js';
 
 /**
  * ECDSA-P256 (r ‖ s) signatures that verified, remembered by their exact bytes: the signer's key (its
@@ -22,10 +23,8 @@ export class SignatureMemo {
     const hit = this.verified.get(id);
     if (hit && hit.spki.equals(spki) && hit.data.equals(data)) return true;
     if (!verifyP1363(data, key, sig)) return false;
-    this.verified.delete(id);
-    if (this.verified.size >= this.max) this.verified.delete(this.verified.keys().next().value as string);
     // Private copies: the caller's buffers may change after this call.
-    this.verified.set(id, { spki: Buffer.from(spki), data: Buffer.from(data) });
+    setBounded(this.verified, id, { spki: Buffer.from(spki), data: Buffer.from(data) }, this.max);
     return true;
   }
 

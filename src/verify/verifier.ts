@@ -25,6 +25,7 @@ import { EXPIRATION_REASONS, VerificationError, type VerifyReason } from './reas
 import type { ExpiredItem, VerificationResult } from './result.js';
 import { qvResultFor, qvResultName, statusForFailure, type VerificationStatus } from './status.js';
 import { checkTdxModule, matchQeIdentity, platformStatus, type TdxTcbInput } from './tcb-match.js';
+import { setBounded } from './bounded-map.js';
 
 export interface VerifierOptions {
   /** A fixed collateral set (e.g. from a bundle file). Takes precedence over `source`. */
@@ -84,9 +85,7 @@ function attestationKey(xy: Buffer, cache: Map<string, KeyObject>, max: number):
 async function importAttestationKey(xy: Buffer, id: string, cache: Map<string, KeyObject>, max: number): Promise<KeyObject> {
   const key = xy.length === 64 ? await importP256Point(Buffer.concat([Buffer.from([4]), xy])) : undefined;
   if (!key) throw new VerificationError('QUOTE_FORMAT', 'the attestation public key is not a valid P-256 point');
-  if (cache.size >= max) cache.delete(cache.keys().next().value as string);
-  cache.set(id, key);
-  return key;
+  return setBounded(cache, id, key, max);
 }
 
 function allZero(b: Uint8Array): boolean {
@@ -199,17 +198,11 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
       if (hit && samePems(hit.pems, pems)) return hit.outcome;
       const copy = [...pems];
       // The leaf-first order is taken before any await.
-      return loadPckChain(orderChainLeafFirst(copy).join('\n'), (outcome) => remember(quoteChains, probe, { pems: copy, outcome }));
+      return loadPckChain(orderChainLeafFirst(copy).join('\n'), (outcome) => setBounded(quoteChains, probe, { pems: copy, outcome }, max));
     }
     if (collateralPem === undefined) return undefined;
     const text = collateralPem;
-    return collateralChains.get(text) ?? loadPckChain(text, (outcome) => remember(collateralChains, text, outcome));
-  }
-
-  function remember<V>(map: Map<string, V>, key: string, value: V): void {
-    map.delete(key);
-    if (map.size >= max) map.delete(map.keys().next().value as string);
-    map.set(key, value);
+    return collateralChains.get(text) ?? loadPckChain(text, (outcome) => setBounded(collateralChains, text, outcome, max));
   }
 
   async function loadPckChain(pem: string, keep: (o: PckChainOutcome) => void): Promise<PckChainOutcome> {
@@ -240,11 +233,7 @@ export function createVerifier(opts: VerifierOptions = {}): QuoteVerifier {
   }
 
   async function checkContext(chain: ParsedCertificate[], collateral: Collateral, setKey: string, key: string): Promise<VerifiedContext> {
-    const keep = (entry: { ctx?: VerifiedContext; error?: VerificationError }) => {
-      contexts.delete(key);
-      if (contexts.size >= max) contexts.delete(contexts.keys().next().value as string);
-      contexts.set(key, entry);
-    };
+    const keep = (entry: { ctx?: VerifiedContext; error?: VerificationError }) => setBounded(contexts, key, entry, max);
     try {
       const ctx = await checker.check(chain, collateral, setKey);
       keep({ ctx });
