@@ -37,7 +37,7 @@ export async function parseChain(
   const out: ParsedCertificate[] = [];
   for (const [i, der] of ders.entries()) {
     try {
-      out.push(await certs.load(der));
+      out.push(certs.get(der));
     } catch (e) {
       if (e instanceof CertificateParseError) throw new VerificationError(formatReason, `${what} certificate ${i}: ${e.message}`);
       throw e;

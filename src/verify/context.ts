@@ -187,7 +187,7 @@ export class CollateralChecker {
     // Intel uses the PCK CRL issuer chain only for the collateral dates.
     const crlChain: ParsedCertificate[] = [];
     try {
-      for (const d of pemCertificates(c.pckCrlIssuerChain)) crlChain.push(await this.certs.load(d));
+      for (const d of pemCertificates(c.pckCrlIssuerChain)) crlChain.push(this.certs.get(d));
     } catch (e) {
       if (!(e instanceof CertificateParseError)) throw e;
       throw new VerificationError('COLLATERAL_FORMAT', `PCK CRL issuer chain: ${e.message}`);
