@@ -277,9 +277,9 @@ describe('parseCertificate: malformed structure', () => {
     const parts = [tlv(0xa0, int('02')), int('01'), ECDSA_SHA256, nameOf('I'), seq(utc('200101000000Z'), utc('400101000000Z')), nameOf('S')];
     const spki = spkiOf(subjectKeys.publicKey);
     const cert = (...p: Buffer[]): Buffer => certOf(seq(...p));
-    // no SubjectPublicKeyInfo, no subject, no issuer
+    // no SubjectPublicKeyInfo; no subject either; no issuer (then no validity either)
     expect(parseError(cert(...parts))).toBe('TBSCertificate: missing fields');
-    expect(parseError(cert(...parts.slice(0, 5)))).toMatch(/^(TBSCertificate: missing fields|validity: expected a constructed element)$/);
+    expect(parseError(cert(...parts.slice(0, 5)))).toBe('TBSCertificate: missing fields');
     expect(parseError(cert(...parts.slice(0, 3)))).toBe('validity: expected a constructed element');
     expect(parseError(cert(...parts.slice(0, 2)))).toBe('validity: expected a constructed element');
     expect(parseError(cert(tlv(0xa0, int('02'))))).toBe('serialNumber: expected an INTEGER');

@@ -357,6 +357,9 @@ describe('integers and booleans', () => {
     expect(serialHex(hex('01 00'))).toBe('0100');
     expect(serialHex(hex('7f 00 00'))).toBe('7f0000');
     expect(serialHex(Buffer.alloc(0))).toBe('');
+    // every byte after the padding is kept, not just the last one
+    expect(serialHex(hex('00 81 02'))).toBe('8102');
+    expect(serialHex(hex('00 00 ab cd ef'))).toBe('abcdef');
   });
 });
 
