@@ -1,13 +1,17 @@
 /**
- * Ops HTTP server (fastify): /healthz (process alive), /readyz (the provider can quote now),
+ * Ops HTTP server (node:http): /healthz (process alive), /readyz (the provider can quote now),
  * /metrics (Prometheus text). It never touches the provider queue, so a slow provider cannot stall it,
  * and /metrics never waits for a health check at all.
+ *
+ * Plain node:http, not fastify: three fixed GET routes need no router, and fastify with one route
+ * kept 6-7 MB more resident in the daemon (docs/benchmarks.md "Memory"), which runs on every node.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { ProviderHealth, QuoteProvider } from '../providers/provider.js';
 import type { OpsListen } from './config.js';
-import { applyServerLimits, fastifyLimitOptions, nodeServerOptions, resolveServerLimits, type HttpServerLimits } from '../http-limits.js';
+import { applyServerLimits, nodeServerOptions, resolveServerLimits, type HttpServerLimits } from '../http-limits.js';
 import { DaemonError } from './errors.js';
 import type { DaemonMetrics } from './metrics.js';
 
@@ -89,11 +93,26 @@ export class HealthCache {
   }
 }
 
-export function buildOpsServer(opts: OpsServerOptions): FastifyInstance {
+/** The ops server, built but not yet listening. */
+export interface OpsServer {
+  readonly server: http.Server;
+  /** Listen; resolves to the address as a URL (`http://127.0.0.1:9464`). */
+  listen(at: { host: string; port: number }): Promise<string>;
+  /** Stop listening and close every connection. */
+  close(): Promise<void>;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function sendJson(res: ServerResponse, status: number, body: unknown, head: boolean): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+  res.end(head ? undefined : text);
+}
+
+export function buildOpsServer(opts: OpsServerOptions): OpsServer {
   const timeout = opts.healthTimeoutMs ?? 2000;
   const limits = resolveServerLimits(OPS_SERVER_LIMITS, opts.limits);
-  const app = Fastify({ logger: false, ...fastifyLimitOptions(limits), http: nodeServerOptions(limits) });
-  applyServerLimits(app.server, limits);
   const updateInfo = (h: ProviderHealth) =>
     opts.metrics.setInfo({
       version: opts.version,
@@ -105,36 +124,107 @@ export function buildOpsServer(opts: OpsServerOptions): FastifyInstance {
   updateInfo({ ready: false });
   const health = new HealthCache(opts.provider, timeout, updateInfo);
 
-  // service and pid let `doctor` tell whether this process is the one that published the socket
-  // (its identity record names the pid): two instances answering for one node show up that way.
-  app.get('/healthz', async () => ({ status: 'ok', draining: opts.isDraining(), service: 'sgx-quote-helper', pid: process.pid }));
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const head = req.method === 'HEAD';
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (req.method !== 'GET' && !head) {
+      sendJson(res, 404, { message: `Route ${req.method}:${path} not found`, error: 'Not Found', statusCode: 404 }, false);
+      return;
+    }
+    switch (path) {
+      case '/healthz':
+        // service and pid let `doctor` tell whether this process is the one that published the socket
+        // (its identity record names the pid): two instances answering for one node show up that way.
+        sendJson(res, 200, { status: 'ok', draining: opts.isDraining(), service: 'sgx-quote-helper', pid: process.pid }, head);
+        return;
+      case '/readyz': {
+        if (opts.isDraining()) {
+          sendJson(res, 503, { ready: false, reason: 'draining: this instance is shutting down or was replaced' }, head);
+          return;
+        }
+        const h = await health.check();
+        sendJson(res, h.ready ? 200 : 503, {
+          ready: h.ready,
+          provider: opts.provider.name,
+          simulated: opts.provider.simulated,
+          ...(h.reason ? { reason: h.reason } : {}),
+          ...(h.fmspc ? { fmspc: h.fmspc } : {}),
+          ...(h.tcbStatus ? { tcbStatus: h.tcbStatus } : {}),
+          ...(h.warnings?.length ? { warnings: h.warnings } : {}),
+        }, head);
+        return;
+      }
+      case '/metrics': {
+        // Never waits for the provider: a scrape must not take as long as a hung upstream.
+        health.latest(15_000);
+        const text = await opts.metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': opts.metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
+        res.end(head ? undefined : text);
+        return;
+      }
+      default:
+        sendJson(res, 404, { message: `Route ${req.method}:${path} not found`, error: 'Not Found', statusCode: 404 }, head);
+    }
+  };
 
-  app.get('/readyz', async (_req, reply) => {
-    if (opts.isDraining()) return reply.code(503).send({ ready: false, reason: 'draining: this instance is shutting down or was replaced' });
-    const h = await health.check();
-    return reply.code(h.ready ? 200 : 503).send({
-      ready: h.ready,
-      provider: opts.provider.name,
-      simulated: opts.provider.simulated,
-      ...(h.reason ? { reason: h.reason } : {}),
-      ...(h.fmspc ? { fmspc: h.fmspc } : {}),
-      ...(h.tcbStatus ? { tcbStatus: h.tcbStatus } : {}),
-      ...(h.warnings?.length ? { warnings: h.warnings } : {}),
+  const server = http.createServer({ ...nodeServerOptions(limits) }, (req, res) => {
+    // No route takes a body: one above the cap is refused before it is read, a smaller one is
+    // read and dropped (the request deadline still cuts a body dripped in).
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limits.bodyLimitBytes) {
+      res.shouldKeepAlive = false;
+      sendJson(res, 413, { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE', error: 'Payload Too Large', message: 'Request body is too large' }, false);
+      req.destroy();
+      return;
+    }
+    let received = 0;
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limits.bodyLimitBytes) req.destroy();
     });
+    req.on('end', () => {
+      route(req, res).catch((e) => {
+        opts.logger.error({ err: (e as Error).message, url: req.url }, 'ops request failed');
+        if (!res.headersSent) sendJson(res, 500, { statusCode: 500, error: 'Internal Server Error', message: 'ops request failed' }, false);
+        else res.destroy();
+      });
+    });
+    req.on('error', () => res.destroy());
   });
+  applyServerLimits(server, limits);
+  // No traffic at all on a socket for this long: closed (fastify's connectionTimeout did the same).
+  server.timeout = limits.idleTimeoutMs;
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  server.on('clientError', (_e, socket) => socket.destroy());
 
-  app.get('/metrics', async (_req, reply) => {
-    // Never waits for the provider: a scrape must not take as long as a hung upstream.
-    health.latest(15_000);
-    const text = await opts.metrics.registry.metrics();
-    return reply.header('content-type', opts.metrics.registry.contentType).send(text);
-  });
-  return app;
+  return {
+    server,
+    listen: (at) =>
+      new Promise<string>((resolve, reject) => {
+        const onError = (e: Error) => reject(e);
+        server.once('error', onError);
+        server.listen(at.port, at.host, () => {
+          server.off('error', onError);
+          const a = server.address() as AddressInfo;
+          resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+        });
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) {
+          server.closeAllConnections();
+          resolve();
+          return;
+        }
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 export interface OpsHandle {
   /** Resolves to the listening app and address, or undefined if it never could listen. */
-  ready: Promise<{ app: FastifyInstance; address: string } | undefined>;
+  ready: Promise<{ app: OpsServer; address: string } | undefined>;
   close(): Promise<void>;
 }
 
@@ -143,10 +233,10 @@ export interface OpsHandle {
  * the background until `retryForMs` passes, so the AESM socket handover is never held up by it.
  * Throws at once for any other listen error (bad host, permission).
  */
-export async function startOps(build: () => FastifyInstance, at: OpsListen, logger: Logger, retryForMs: number): Promise<OpsHandle> {
-  let current: FastifyInstance | undefined;
+export async function startOps(build: () => OpsServer, at: OpsListen, logger: Logger, retryForMs: number): Promise<OpsHandle> {
+  let current: OpsServer | undefined;
   let closed = false;
-  const attempt = async (): Promise<{ app: FastifyInstance; address: string }> => {
+  const attempt = async (): Promise<{ app: OpsServer; address: string }> => {
     const app = build();
     current = app;
     try {
@@ -157,7 +247,7 @@ export async function startOps(build: () => FastifyInstance, at: OpsListen, logg
       throw e;
     }
   };
-  let first: { app: FastifyInstance; address: string } | undefined;
+  let first: { app: OpsServer; address: string } | undefined;
   try {
     first = await attempt();
   } catch (e) {
