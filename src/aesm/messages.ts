@@ -78,8 +78,8 @@ export type AesmResponse =
       quote?: Buffer;
       /**
        * Zero bytes that follow `quote` in the quote field (aesmd returns all of buf_size, spec §4.2):
-       * written by the encoder, so a padded 64 KiB reply is one buffer, not a padded copy and a frame.
-       * Never set by decodeResponse (the decoded quote includes them).
+       * added by the encoder, so there is never a padded copy of the quote; encodeResponseFrameParts
+       * points them into one shared zero buffer. Never set by decodeResponse (the decoded quote includes them).
        */
       quotePadding?: number;
       qeReportInfo?: Buffer;
@@ -505,11 +505,11 @@ function checkBytes(v: Uint8Array, name: string): Uint8Array {
 
 /**
  * Where the response fields go: small fields into protobuf-es's BinaryWriter, `bytes` payloads (a
- * quote is ~5 KB, up to 64 KiB when padded to buf_size) kept by reference and copied once, straight
- * into the frame.
+ * quote is ~5 KB) kept by reference and copied once, straight into the frame part that holds them,
+ * `buf_size` padding (up to 64 KiB) as a count of zero bytes.
  */
 class FrameParts {
-  /** In order: bytes to copy, or a count of zero bytes (padding, filled in the frame itself). */
+  /** In order: bytes to copy, or a count of zero bytes (padding: views of the shared zero buffer). */
   readonly parts: Array<Uint8Array | number> = [];
   length = 0;
   private w = new BinaryWriter();
@@ -579,34 +579,66 @@ function writeQuoteExResponseFields(out: FrameParts, res: Exclude<AesmResponse, 
 }
 
 /**
- * The whole reply frame for `res` (u32 LE length prefix + body), for the daemon's hot path: tags and
- * varints written with protobuf-es's BinaryWriter straight from the response, without building message
- * objects, and the frame allocated once with every payload copied into it once (the daemon's RSS
- * under load is mostly such buffers waiting for the GC). Byte-identical to encodeFrame(encodeResponse(res))
- * and throws the same AesmWireError('unencodable') for values outside their field types; legacy
- * answers (rare) go through encodeResponse.
+ * Zero bytes for `buf_size` padding: every padded reply points into this one buffer instead of
+ * carrying its own zeros, so a reply waiting for a slow or non-reading client holds its ~5 KB frame,
+ * not up to 64 KiB. Only ever read: views of it go to socket writes and Buffer.concat, never to code
+ * that writes into a buffer.
  */
-export function encodeResponseFrame(res: AesmResponse): Buffer {
-  if (res.kind === 'legacy') return encodeFrame(encodeResponse(res));
+const ZERO_PADDING = Buffer.alloc(64 * 1024);
+
+/**
+ * The whole reply frame for `res` (u32 LE length prefix + body), for the daemon's hot path, as buffers
+ * in order: one buffer, unless the quote is padded to `buf_size`; then the frame up to the padding,
+ * read-only views of shared zero bytes (one per 64 KiB) and the rest of the frame (the daemon writes
+ * the parts in one writev). Tags and varints are written with protobuf-es's BinaryWriter straight from
+ * the response, without building message objects, and every payload is copied once, into its part.
+ * Concatenated, the parts are byte-identical to encodeFrame(encodeResponse(res)); out-of-range values
+ * throw the same AesmWireError('unencodable'); legacy answers (rare) go through encodeResponse.
+ */
+export function encodeResponseFrameParts(res: AesmResponse): Buffer[] {
+  if (res.kind === 'legacy') return [encodeFrame(encodeResponse(res))];
   const fields = new FrameParts();
   writeQuoteExResponseFields(fields, res);
   const parts = fields.done();
   const head = new BinaryWriter().tag(QUOTE_EX_FIELD[res.kind], WireType.LengthDelimited).uint32(fields.length).finish();
   const bodyLength = head.byteLength + fields.length;
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + bodyLength);
-  frame.writeUInt32LE(bodyLength, 0);
-  frame.set(head, FRAME_HEADER_SIZE);
-  let offset = FRAME_HEADER_SIZE + head.byteLength;
-  for (const p of parts) {
-    if (typeof p === 'number') {
-      frame.fill(0, offset, offset + p);
-      offset += p;
-    } else {
-      frame.set(p, offset);
+  const out: Buffer[] = [];
+  let i = 0;
+  do {
+    // One copied part: everything up to the next padding run (the first part starts with the prefix and head).
+    const first = out.length === 0;
+    let length = first ? FRAME_HEADER_SIZE + head.byteLength : 0;
+    let j = i;
+    for (; j < parts.length && typeof parts[j] !== 'number'; j++) length += (parts[j] as Uint8Array).byteLength;
+    // Never empty: the first part has the prefix, and after the (one) padding run comes a field.
+    const part = Buffer.allocUnsafe(length);
+    let offset = 0;
+    if (first) {
+      part.writeUInt32LE(bodyLength, 0);
+      part.set(head, FRAME_HEADER_SIZE);
+      offset = FRAME_HEADER_SIZE + head.byteLength;
+    }
+    for (let k = i; k < j; k++) {
+      const p = parts[k] as Uint8Array;
+      part.set(p, offset);
       offset += p.byteLength;
     }
-  }
-  return frame;
+    out.push(part);
+    if (j < parts.length) {
+      for (let zeros = parts[j] as number; zeros > 0; zeros -= ZERO_PADDING.length) {
+        out.push(ZERO_PADDING.subarray(0, Math.min(zeros, ZERO_PADDING.length)));
+      }
+      j++;
+    }
+    i = j;
+  } while (i < parts.length);
+  return out;
+}
+
+/** The same frame as one buffer (what encodeFrame(encodeResponse(res)) gives, without its intermediate copies). */
+export function encodeResponseFrame(res: AesmResponse): Buffer {
+  const parts = encodeResponseFrameParts(res);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 function guardEncode(encode: () => Uint8Array): Buffer {

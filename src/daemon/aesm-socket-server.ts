@@ -3,8 +3,8 @@
  * per connection.
  *
  * Rules from the wire spec that shape this file:
- * - one request per connection; the reply is written as ONE buffer (prefix + body) and then end()
- *   (§8 items 8, 9);
+ * - one request per connection; the reply frame (prefix + body) goes to the kernel in ONE write
+ *   (one write or writev syscall), then end() (§8 items 8, 9);
  * - the whole request frame is read before answering or closing, and refused connections get a
  *   FIN (EOF) while we keep reading, never a reset: Intel's client does not ignore SIGPIPE (§8 item 10);
  * - unparseable requests are closed without a reply (§1.2).
@@ -16,8 +16,12 @@ import { AggregatingLog } from './log-limiter.js';
 import type { DaemonMetrics, FrameRejectReason } from './metrics.js';
 
 export interface RequestOutcome {
-  /** The whole reply frame (u32 LE length prefix + protobuf body), written as is. Absent: close without a reply. */
-  frame?: Buffer;
+  /**
+   * The whole reply frame (u32 LE length prefix + protobuf body) as buffers in order, written as is in
+   * one write: usually one buffer; a reply padded to buf_size adds read-only views of shared zero bytes
+   * (encodeResponseFrameParts). Absent: close without a reply.
+   */
+  frame?: readonly Buffer[];
   /** Why there is no reply (counted in sqh_aesm_frames_rejected_total). */
   rejectReason?: FrameRejectReason;
 }
@@ -281,8 +285,14 @@ export class AesmSocketServer {
       this.closeGently(conn);
       return;
     }
-    // One buffer, one write, then FIN (spec §8 item 9).
-    socket.end(outcome.frame);
+    // The whole frame in one write, then FIN (spec §8 item 9): one buffer goes to end() as it is; the
+    // parts of a padded reply are corked and leave together, as one writev, when end() uncorks.
+    const parts = outcome.frame;
+    if (parts.length > 1) {
+      socket.cork();
+      for (let i = 0; i < parts.length - 1; i++) socket.write(parts[i]);
+    }
+    socket.end(parts[parts.length - 1]);
     this.lingerLimit(conn);
   }
 

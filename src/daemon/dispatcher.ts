@@ -9,7 +9,7 @@ import {
   AesmError,
   aesmErrorName,
   decodeRequest,
-  encodeResponseFrame,
+  encodeResponseFrameParts,
   errorResponseFor,
   type AesmRequest,
   type AesmResponse,
@@ -96,14 +96,14 @@ export class AesmDispatcher {
     } finally {
       metrics.inFlight.dec();
     }
-    let frame: Buffer;
+    let frame: Buffer[];
     try {
-      frame = encodeResponseFrame(response);
+      frame = encodeResponseFrameParts(response);
     } catch (e) {
       // Only reachable through a provider returning unencodable values; still answer in the right field.
       logger.error({ conn: conn.id, operation, err: (e as Error).message }, 'response could not be encoded');
       response = this.errorResponse(req, AesmCode.UNEXPECTED_ERROR);
-      frame = encodeResponseFrame(response);
+      frame = encodeResponseFrameParts(response);
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const code = response.errorCode;
@@ -187,8 +187,8 @@ export class AesmDispatcher {
     if (!r.quote || r.quote.length === 0) fail(AesmCode.UNEXPECTED_ERROR, 'provider returned an empty quote');
     if (r.quote.length > req.bufSize) fail(AesmCode.PARAMETER_ERROR, `buf_size ${req.bufSize} < quote size ${r.quote.length}`);
     // aesmd hands the QE a zeroed buffer of buf_size and returns all of it (§4.2, §8 item 6). Intel's
-    // library asks for the exact size, so usually there is nothing to pad; the encoder writes any
-    // padding straight into the reply frame (no padded copy of up to 64 KiB per request).
+    // library asks for the exact size, so usually there is nothing to pad; the encoder points any
+    // padding into one shared zero buffer (no padded copy, no 64 KiB per reply waiting for a reader).
     const res: AesmResponse = { kind: 'getQuoteEx', errorCode: 0, quote: r.quote };
     if (r.quote.length < req.bufSize) res.quotePadding = req.bufSize - r.quote.length;
     if (req.qeReportInfo) {

@@ -10,6 +10,7 @@ import {
   encodeRequest,
   encodeResponse,
   encodeResponseFrame,
+  encodeResponseFrameParts,
   type AesmResponse,
 } from '../../src/aesm/index.js';
 import { DEFAULT_ECDSA_P256_ATT_KEY_ID } from '../../src/sgx/index.js';
@@ -85,7 +86,14 @@ describe('reply frames in one pass', () => {
   it('is byte-identical to encodeFrame(encodeResponse(...)), errorCode 0 included', () => {
     for (let i = 0; i < 2000; i++) {
       const res = randomResponse();
-      expect(encodeResponseFrame(res).equals(encodeFrame(encodeResponse(res))), JSON.stringify(res, (_k, v) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 200)).toBe(true);
+      const why = JSON.stringify(res, (_k, v) => (typeof v === 'bigint' ? String(v) : v)).slice(0, 200);
+      const reference = encodeFrame(encodeResponse(res));
+      expect(encodeResponseFrame(res).equals(reference), why).toBe(true);
+      // The parts the daemon writes: the same bytes in order, none empty, one buffer unless padded.
+      const parts = encodeResponseFrameParts(res);
+      expect(Buffer.concat(parts).equals(reference), why).toBe(true);
+      expect(parts.every((p) => p.length > 0), why).toBe(true);
+      if (!(res.kind === 'getQuoteEx' && res.quotePadding)) expect(parts.length, why).toBe(1);
     }
     expect(encodeResponseFrame({ kind: 'getQuoteSizeEx', errorCode: 0, quoteSize: 4734 }).toString('hex')).toBe('08000000820105080010fe24');
     expect(encodeResponseFrame({ kind: 'legacy', fieldNumber: 2, errorCode: 30 }).equals(encodeFrame(encodeResponse({ kind: 'legacy', fieldNumber: 2, errorCode: 30 })))).toBe(true);
@@ -104,6 +112,31 @@ describe('reply frames in one pass', () => {
     expect(frame.length).toBe(4 + frame.readUInt32LE(0));
   });
 
+  it('points the padding of every reply into one shared zero buffer: a padded reply holds only its unpadded frame', () => {
+    for (let i = 0; i < 64; i++) Buffer.allocUnsafe(4096).fill(0xee);
+    const padded = (fill: number, qeReportInfo?: Buffer) =>
+      encodeResponseFrameParts({ kind: 'getQuoteEx', errorCode: 0, quote: Buffer.alloc(4734, fill), quotePadding: 65536 - 4734, ...(qeReportInfo ? { qeReportInfo } : {}) });
+    const a = padded(0x5a);
+    const b = padded(0x6b, Buffer.alloc(960, 0x33));
+    expect(a.length).toBe(2);
+    expect(b.length).toBe(3); // head ‖ zeros ‖ qe_report_info field
+    expect(a[1]!.length).toBe(65536 - 4734);
+    expect(a[1]!.every((x) => x === 0)).toBe(true);
+    // The zeros of both replies are the same memory, not a copy per reply.
+    expect(a[1]!.buffer).toBe(b[1]!.buffer);
+    expect(a[1]!.byteOffset).toBe(b[1]!.byteOffset);
+    // What else a reply holds: its frame without the padding (prefix, tags, quote, qe_report_info).
+    expect(a[0]!.length).toBe(4 + a[0]!.readUInt32LE(0) - (65536 - 4734));
+    expect(b[0]!.length + b[2]!.length).toBe(4 + b[0]!.readUInt32LE(0) - (65536 - 4734));
+    expect(b[2]!.subarray(-960).every((x) => x === 0x33)).toBe(true);
+    // Padding above the shared buffer's 64 KiB: several views of it, still the right bytes.
+    const big = encodeResponseFrameParts({ kind: 'getQuoteEx', errorCode: 0, quote: Buffer.alloc(10, 1), quotePadding: 150_000 });
+    expect(big.length).toBe(4);
+    expect(big.slice(1).reduce((n, p) => n + p.length, 0)).toBe(150_000);
+    const res = decodeResponse(Buffer.concat(big).subarray(4), 'getQuoteEx');
+    expect(res.kind === 'getQuoteEx' && res.quote?.length).toBe(150_010);
+  });
+
   it('refuses out-of-range values with the same AesmWireError as encodeResponse', () => {
     const bad: AesmResponse[] = [
       { kind: 'getQuoteSizeEx', errorCode: -1 },
@@ -115,6 +148,7 @@ describe('reply frames in one pass', () => {
     for (const res of bad) {
       expect(() => encodeResponse(res)).toThrow(AesmWireError);
       expect(() => encodeResponseFrame(res)).toThrow(AesmWireError);
+      expect(() => encodeResponseFrameParts(res)).toThrow(AesmWireError);
     }
   });
 });
