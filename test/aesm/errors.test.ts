@@ -60,6 +60,23 @@ describe('aesm_error_t table', () => {
     expect(new AesmError(-5).code).toBe(1);
     expect(new AesmError(2.5).code).toBe(1);
   });
+
+  it('AesmError keeps every uint32 code up to 2^32-1 and refuses fractions above 1 as well', () => {
+    const top = new AesmError(0xffffffff);
+    expect(top.code).toBe(0xffffffff);
+    expect(top.aesmName).toBe('AESM_UNKNOWN_ERROR_4294967295');
+    expect(top.message).toBe('AESM_UNKNOWN_ERROR_4294967295 (4294967295)');
+    expect(new AesmError(0x1_0000_0000).code).toBe(1);
+    // A fraction inside the range: Number.isInteger is what refuses it.
+    for (const f of [1.5, 38.5, 0xfffffffe + 0.5]) {
+      const e = new AesmError(f, 'x');
+      expect(e.code).toBe(1);
+      expect(e.message).toBe('AESM_UNEXPECTED_ERROR (1): x');
+    }
+    expect(new AesmError(Number.NaN).code).toBe(1);
+    expect(new AesmError(Number.POSITIVE_INFINITY).code).toBe(1);
+    expect(new AesmError(AesmCode.CONFIG_UNSUPPORTED).name).toBe('AesmError');
+  });
 });
 
 describe('sgx_status_t mapping (spec §4.4)', () => {

@@ -118,3 +118,44 @@ describe('FrameDecoder state across chunks', () => {
     expect(d.push(stream.subarray(1))).toEqual([Buffer.from('one'), Buffer.from('two')]);
   });
 });
+
+// The two position computations of push(): how much of the chunk the prefix step and the body step may
+// take. Each case ends a step exactly where the chunk still holds more for the next step.
+describe('FrameDecoder steps that stop mid-chunk', () => {
+  it('a chunk that completes a frame and ends inside the next prefix keeps only the bytes it has', () => {
+    const d = new FrameDecoder();
+    const one = encodeFrame(Buffer.from('first'));
+    const two = encodeFrame(Buffer.from('second!'));
+    // one whole frame + 2 of the next frame's 4 prefix bytes
+    expect(d.push(Buffer.concat([one, two.subarray(0, 2)]))).toEqual([Buffer.from('first')]);
+    expect(d.buffered).toBe(2);
+    expect(d.push(two.subarray(2, 3))).toEqual([]);
+    expect(d.buffered).toBe(3);
+    expect(d.push(two.subarray(3))).toEqual([Buffer.from('second!')]);
+    expect(d.buffered).toBe(0);
+    d.end();
+  });
+
+  it('a chunk that finishes a split body carries the next frame whole', () => {
+    const d = new FrameDecoder();
+    const one = encodeFrame(Buffer.from('0123456789'));
+    const two = encodeFrame(Buffer.from('xyz'));
+    expect(d.push(one.subarray(0, 7))).toEqual([]); // prefix + 3 body bytes
+    expect(d.buffered).toBe(7);
+    expect(d.push(Buffer.concat([one.subarray(7), two]))).toEqual([Buffer.from('0123456789'), Buffer.from('xyz')]);
+    expect(d.buffered).toBe(0);
+    d.end();
+  });
+
+  it('the same above the preallocation limit (a body collected from pieces)', () => {
+    const body = Buffer.alloc(64 * 1024 + 3, 0x5c);
+    const one = encodeFrame(body);
+    const two = encodeFrame(Buffer.from('tail'));
+    const d = new FrameDecoder({ maxLength: 1 << 17 });
+    expect(d.push(one.subarray(0, 1000))).toEqual([]);
+    const out = d.push(Buffer.concat([one.subarray(1000), two]));
+    expect(out).toHaveLength(2);
+    expect(out[0]!.equals(body)).toBe(true);
+    expect(out[1]).toEqual(Buffer.from('tail'));
+  });
+});

@@ -129,6 +129,14 @@ describe('type 5: the PCK certificate chain as PEM or DER', () => {
       expect(e.message).toContain('type 5 certification data holds neither PEM nor DER certificates');
     }
   });
+
+  it('a complete DER element that is not a SEQUENCE is refused, alone or after a certificate', () => {
+    // No trailing zero bytes here: the NUL trim must not be what shortens the element.
+    for (const data of [Buffer.from('0402abcd', 'hex'), Buffer.concat([DERS[1], Buffer.from('0401ff', 'hex')]), Buffer.concat([Buffer.from('3101ff', 'hex'), DERS[0]])]) {
+      const e = expectParseError(() => parseCertificationData(cd(5, data), 0, data.length + 6, 'cd', true), 'INVALID_ENCODING', /^cd\.data$/, 6);
+      expect(e.message).toContain('type 5 certification data holds neither PEM nor DER certificates');
+    }
+  });
 });
 
 describe('parseQeReportCertification: the fixed part, the auth data and the certification data', () => {

@@ -70,6 +70,8 @@ describe('TD report bodies (TDX 1.0 and 1.5)', () => {
     [{ mrOwnerConfig: Buffer.alloc(1) }, 'mrOwnerConfig', 280],
     [{ rtMr: [Buffer.alloc(48), Buffer.alloc(48), Buffer.alloc(1), Buffer.alloc(48)] }, 'rtMr[2]', 328 + 2 * 48],
     [{ rtMr: [Buffer.alloc(48)] }, 'rtMr[1]', 328 + 48],
+    // An edited body without the array at all is refused the same way, not with a TypeError.
+    [{ rtMr: undefined }, 'rtMr[0]', 328],
     [{ reportData: Buffer.alloc(1) }, 'reportData', 520],
   ];
   const fieldRe = (prefix: string, name: string) => new RegExp(`^${prefix}\\.${name.replace(/[.[\]]/g, '\\$&')}$`);
