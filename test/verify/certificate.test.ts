@@ -10,7 +10,6 @@ import {
   certificateBytes,
   importP256Point,
   parseCertificate,
-  parseCertificateAsync,
   pemCertificates,
   signedBy,
   type ParsedCertificate,
@@ -309,38 +308,28 @@ describe('parseCertificate: malformed structure', () => {
   });
 });
 
-describe('parseCertificateAsync', () => {
-  it('gives the same fields and an equal key (P-256 fast path)', async () => {
+describe('parseCertificate: key import', () => {
+  it('imports a P-256 key (the JWK fast path) equal to the SPKI import', () => {
     const der = certOf(tbsOf());
-    const a = await parseCertificateAsync(der);
-    const s = parseCertificate(der);
-    const { publicKey: ka, ...fa } = a;
-    const { publicKey: ks, ...fs } = s;
-    expect(fa).toEqual(fs);
-    expect(ka.equals(ks)).toBe(true);
-    expect(ka.asymmetricKeyType).toBe('ec');
+    const c = parseCertificate(der);
+    expect(c.publicKey.equals(createPublicKey({ key: c.spki, format: 'der', type: 'spki' }))).toBe(true);
+    expect(c.publicKey.asymmetricKeyType).toBe('ec');
   });
 
-  it('imports other key types through node:crypto', async () => {
+  it('imports other key types through node:crypto', () => {
     const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-    const c = await parseCertificateAsync(certOf(tbsOf({ spki: spkiOf(p384.publicKey) })));
+    const c = parseCertificate(certOf(tbsOf({ spki: spkiOf(p384.publicKey) })));
     expect(c.publicKey.equals(createPublicKey(p384.privateKey))).toBe(true);
     const ed = generateKeyPairSync('ed25519');
-    const e = await parseCertificateAsync(certOf(tbsOf({ spki: spkiOf(ed.publicKey) })));
+    const e = parseCertificate(certOf(tbsOf({ spki: spkiOf(ed.publicKey) })));
     expect(e.publicKey.asymmetricKeyType).toBe('ed25519');
   });
 
-  it('refuses a P-256 point that is not on the curve with node:crypto’s message', async () => {
+  it('refuses a P-256 point that is not on the curve with node:crypto’s message', () => {
     const bad = Buffer.concat([P256_SPKI_PREFIX, Buffer.from([0x04]), Buffer.alloc(64, 0x01)]);
     const der = certOf(tbsOf({ spki: bad }));
-    const sync = parseError(der);
-    expect(sync).toMatch(/^subjectPublicKeyInfo: /);
-    await expect(parseCertificateAsync(der)).rejects.toThrow(CertificateParseError);
-    await expect(parseCertificateAsync(der)).rejects.toThrow(sync);
-  });
-
-  it('refuses malformed DER like the synchronous parser', async () => {
-    await expect(parseCertificateAsync(hex('30 00'))).rejects.toThrow('Certificate: expected 3 elements');
+    expect(parseError(der)).toMatch(/^subjectPublicKeyInfo: .+/);
+    expect(() => parseCertificate(der)).toThrow(CertificateParseError);
   });
 });
 
@@ -419,34 +408,24 @@ describe('PEM input', () => {
 describe('CertificateCache', () => {
   const [a, b, c] = [certOf(tbsOf({ serial: int('0a') })), certOf(tbsOf({ serial: int('0b') })), certOf(tbsOf({ serial: int('0c') }))];
 
-  it('parses each certificate once (by fingerprint), get and load alike', async () => {
+  it('parses each certificate once (by fingerprint)', () => {
     const cache = new CertificateCache();
     const first = cache.get(a);
     expect(first.serial).toBe('0a');
     expect(cache.get(Buffer.from(a))).toBe(first);
-    expect(await cache.load(Buffer.from(a))).toBe(first);
-    const lb = await cache.load(b);
+    const lb = cache.get(b);
     expect(lb.serial).toBe('0b');
-    expect(cache.get(b)).toBe(lb);
-    expect(await cache.load(b)).toBe(lb);
+    expect(cache.get(Buffer.from(b))).toBe(lb);
     expect(cache.size).toBe(2);
   });
 
-  it('concurrent loads of one certificate return one parsed object', async () => {
-    const cache = new CertificateCache();
-    const [x, y] = await Promise.all([cache.load(c), cache.load(Buffer.from(c))]);
-    expect(x).toBe(y);
-    expect(cache.size).toBe(1);
-    expect(cache.get(c)).toBe(x);
-  });
-
-  it('is bounded: the oldest entry goes first', async () => {
+  it('is bounded: the oldest entry goes first', () => {
     const cache = new CertificateCache(2);
-    const pa = cache.get(a);
+    cache.get(a);
     cache.get(b);
-    await cache.load(c);
+    cache.get(c);
     expect(cache.size).toBe(2);
-    expect(cache.get(a)).not.toBe(pa); // parsed again
+    cache.get(a); // evicted from this cache (a non-PCK certificate comes back from the process-wide parse)
     expect(cache.size).toBe(2);
   });
 
@@ -458,10 +437,9 @@ describe('CertificateCache', () => {
     expect(cache.get(a)).toBe(parsed);
   });
 
-  it('a certificate that does not parse is refused and not kept', async () => {
+  it('a certificate that does not parse is refused and not kept', () => {
     const cache = new CertificateCache();
     expect(() => cache.get(hex('30 00'))).toThrow(CertificateParseError);
-    await expect(cache.load(hex('30 00'))).rejects.toThrow(CertificateParseError);
     expect(cache.size).toBe(0);
   });
 });
