@@ -202,6 +202,9 @@ describe('certificates: input forms and the extension search', () => {
     expect(certificateDer(Buffer.from(`preamble\n${LEAF}`))).toEqual(der);
     const other = Buffer.from([0x31, 0x00]);
     expect(certificateDer(other)).toEqual(other);
+    // DER is recognised by its SEQUENCE tag even when its bytes happen to contain a PEM marker.
+    const derWithMarker = Buffer.concat([der, Buffer.from('-----BEGIN CERTIFICATE-----')]);
+    expect(certificateDer(derWithMarker)).toEqual(derWithMarker);
     expect(expectParseError(() => pckExtensionFromCertificate(other), 'INVALID_ENCODING', /^certificate$/, 0).message).toContain('expected a SEQUENCE');
   });
 
@@ -227,6 +230,15 @@ describe('certificates: input forms and the extension search', () => {
     const cert = readDer(der);
     const withJunk = cert.withExtensions((exts) => [seq(), seq(int(1), octets(1)), ...exts]);
     expect(pckExtensionFromCertificate(withJunk).fmspc.toString('hex')).toBe('00906ed50000');
+  });
+
+  it('an extension is the SGX one only if its first element is an OBJECT IDENTIFIER with the SGX OID', () => {
+    const cert = readDer(der);
+    // The SGX OID's content bytes under an OCTET STRING tag, with a value that is not an SGX extension.
+    const lookalike = Buffer.from(oid(S));
+    lookalike[0] = 0x04;
+    const withLookalike = cert.withExtensions((exts) => [seq(lookalike, octets(3)), ...exts]);
+    expect(pckExtensionFromCertificate(withLookalike).fmspc.toString('hex')).toBe('00906ed50000');
   });
 
   it('an SGX extension whose value is not an OCTET STRING is refused', () => {
