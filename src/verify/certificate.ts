@@ -166,9 +166,11 @@ function parseCertificateFields(input: Buffer): Omit<ParsedCertificate, 'publicK
       if (!isContext(tbs[i], 3)) continue;
       const list = children(children(tbs[i], 'extensions')[0], 'Extensions');
       for (const ext of list) {
+        // Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } (RFC 5280).
         const parts = children(ext, 'Extension');
+        if (parts.length !== 2 && parts.length !== 3) throw new DerError(`Extension: expected 2 or 3 elements, got ${parts.length}`);
         const oid = oidOf(parts[0], 'extnID');
-        const critical = parts.length === 3 && isTag(parts[1], Tag.boolean) ? booleanOf(parts[1], `extension ${oid} critical`) : false;
+        const critical = parts.length === 3 ? booleanOf(parts[1], `extension ${oid} critical`) : false;
         if (extensions.has(oid)) throw new DerError(`duplicate extension ${oid}`);
         extensions.set(oid, { critical, value: octets(parts[parts.length - 1], `extension ${oid}`) });
       }

@@ -179,19 +179,22 @@ describe('parseCertificate: the fields', () => {
 describe('parseCertificate: extensions', () => {
   const withExts = (...e: Buffer[]): ParsedCertificate => parseCertificate(certOf(tbsOf({ extensions: e })));
 
-  it('critical: an explicit BOOLEAN, FALSE when absent or when the middle element is not a BOOLEAN', () => {
-    const c = withExts(
-      ext('1.2.3.1', hex('aa'), true),
-      ext('1.2.3.2', hex('bb'), false),
-      ext('1.2.3.3', hex('cc')),
-      seq(oid('1.2.3.4'), int('01'), octet(hex('dd'))),
-    );
+  it('critical: an explicit BOOLEAN, FALSE when absent', () => {
+    const c = withExts(ext('1.2.3.1', hex('aa'), true), ext('1.2.3.2', hex('bb'), false), ext('1.2.3.3', hex('cc')));
     expect([...c.extensions.entries()].map(([k, v]) => [k, v.critical, v.value.toString('hex')])).toEqual([
       ['1.2.3.1', true, 'aa'],
       ['1.2.3.2', false, 'bb'],
       ['1.2.3.3', false, 'cc'],
-      ['1.2.3.4', false, 'dd'],
     ]);
+  });
+
+  it('an Extension has 2 or 3 elements, and the middle one of 3 is the critical BOOLEAN', () => {
+    const bad = (...e: Buffer[]): string => parseError(certOf(tbsOf({ extensions: e })));
+    expect(bad(seq(oid('1.2.3.4'), int('01'), octet(hex('dd'))))).toBe('extension 1.2.3.4 critical: expected a BOOLEAN');
+    // Four elements with a TRUE second one: refused, not read as a critical extension.
+    expect(bad(seq(oid('1.2.3.5'), bool(true), octet(hex('01')), octet(hex('dd'))))).toBe('Extension: expected 2 or 3 elements, got 4');
+    expect(bad(seq(oid('1.2.3.6')))).toBe('Extension: expected 2 or 3 elements, got 1');
+    expect(bad(seq())).toBe('Extension: expected 2 or 3 elements, got 0');
   });
 
   it('refuses a duplicate extension, a value that is not an OCTET STRING, a bad critical flag, a bad extnID', () => {
@@ -323,6 +326,17 @@ describe('parseCertificate: key import', () => {
     const ed = generateKeyPairSync('ed25519');
     const e = parseCertificate(certOf(tbsOf({ spki: spkiOf(ed.publicKey) })));
     expect(e.publicKey.asymmetricKeyType).toBe('ed25519');
+  });
+
+  it('only a P-256 SPKI takes the fast path: the same point under another curve or key algorithm is not read as P-256', () => {
+    const point = createPublicKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey).export({ format: 'der', type: 'spki' }).subarray(P256_SPKI_PREFIX.length);
+    // Same length as a P-256 SPKI: prime256v1 (1.2.840.10045.3.1.7) with its last arc changed to 99
+    // (no such curve), and id-ecPublicKey (1.2.840.10045.2.1) with its last arc changed to 9.
+    for (const at of [22, 12]) {
+      const other = Buffer.concat([P256_SPKI_PREFIX, point]);
+      other[at] = at === 22 ? 99 : 9;
+      expect(parseError(certOf(tbsOf({ spki: other })))).toMatch(/^subjectPublicKeyInfo: .+/);
+    }
   });
 
   it('refuses a P-256 point that is not on the curve with node:crypto’s message', () => {
