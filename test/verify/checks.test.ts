@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import * as asn1js from 'asn1js';
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EC_ALG, intelName } from '../../src/providers/sim/pki.js';
 import { SimPlatform, type SimCollateral } from '../../src/providers/sim/index.js';
@@ -731,6 +731,85 @@ describe('§5.D / §5.E TCB info and QE identity: signatures, signing chain, dat
     passes(r);
     // Listed once, under the first chain that carries it.
     expect(r.expiredCollateral.map((x) => `${x.item}:${x.reason}`)).toEqual(['tcbInfoIssuerChain[0]:SIGNING_CHAIN_EXPIRED']);
+  });
+
+  it('a TCB Signing certificate whose key cannot verify ECDSA (Ed25519) → TCB_INFO_INVALID_SIGNATURE, not a crash or an accept', async () => {
+    const ed = (await webcrypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as unknown as Parameters<typeof makeCert>[0]['keys'];
+    const cert = await makeCert({ cn: 'Intel SGX TCB Signing', keys: ed, signer: keys.rootCa.keys, issuerName: keys.rootCa.cert.subjectName, ca: false });
+    // node:crypto throws on an ECDSA-with-SHA-256 verification under an Ed25519 key: that must read as "does not verify".
+    fails(await check({ tcbInfoIssuerChain: pemOf(cert) + '\n' + sim.rootCertPem }), 'TCB_INFO_INVALID_SIGNATURE');
+  });
+
+  it('once everything has expired, every item and signing certificate is listed once, under its own name and window', async () => {
+    // The QE identity and the PCK CRL issuer chain get their own signing certificates, so each chain's label shows.
+    const qk = await cryptoKeys();
+    const qeSigner = await makeCert({ cn: 'Intel SGX TCB Signing', keys: qk, signer: keys.rootCa.keys, issuerName: keys.rootCa.cert.subjectName, ca: false });
+    const crlSigner = await makeCert({ cn: 'Intel SGX PCK Processor CA', keys: await cryptoKeys(), signer: keys.rootCa.keys, issuerName: keys.rootCa.cert.subjectName, ca: true });
+    const patch: Partial<Collateral> = {
+      qeIdentityIssuerChain: pemOf(qeSigner) + '\n' + sim.rootCertPem,
+      qeIdentitySignature: signJson(sim.qeIdentityBody, await keyObjectOf(qk)),
+      pckCrlIssuerChain: pemOf(crlSigner) + '\n' + sim.rootCertPem,
+    };
+    const late = new Date('2200-01-01T00:00:00Z');
+    const r = await check(patch, quote, late);
+    passes(r);
+    const items = r.expiredCollateral.map((x) => `${x.item}:${x.reason}`);
+    expect(items).toEqual([
+      'pckCertificate:PCK_CERT_EXPIRED',
+      'pckCaCertificate:PCK_CERT_EXPIRED',
+      'rootCaCertificate:PCK_CERT_EXPIRED',
+      'rootCaCrl:CRL_EXPIRED',
+      'pckCrl:CRL_EXPIRED',
+      'tcbInfoIssuerChain[0]:SIGNING_CHAIN_EXPIRED',
+      'qeIdentityIssuerChain[0]:SIGNING_CHAIN_EXPIRED',
+      'pckCrlIssuerChain[0]:SIGNING_CHAIN_EXPIRED',
+      'tcbInfo:TCB_INFO_EXPIRED',
+      'qeIdentity:QE_IDENTITY_EXPIRED',
+    ]);
+    for (const x of r.expiredCollateral) expect(x.notAfter, x.item).toMatch(/^\d{4}-/);
+    const rootCrl = r.expiredCollateral.find((x) => x.item === 'rootCaCrl');
+    expect(rootCrl?.notBefore).toBe(NOW.toISOString());
+    // Before any of it expires, the same set is clean.
+    expect((await check(patch)).expiredCollateral).toEqual([]);
+  });
+
+  it('the very instant of a CRL\'s thisUpdate is inside its window; its nextUpdate is already outside', async () => {
+    const [from, to] = [NOW, new Date(NOW.getTime() + DAY)];
+    const crls = { rootCaCrl: await crl(keys.rootCa, from, to), pckCrl: await crl(keys.pckCa, from, to) };
+    expect((await check(crls, quote, from)).expiredCollateral).toEqual([]);
+    expect((await check(crls, quote, new Date(from.getTime() - 1))).expiredCollateral.map((x) => x.item)).toEqual(['rootCaCrl', 'pckCrl']);
+    expect((await check(crls, quote, to)).expiredCollateral.map((x) => x.item)).toEqual(['rootCaCrl', 'pckCrl']);
+    expect((await check(crls, quote, new Date(to.getTime() - 1))).expiredCollateral).toEqual([]);
+  });
+
+  it('a CRL without nextUpdate (optional in X.509) never expires; the earliest expiration is the others\'', async () => {
+    const open = await x509.X509CrlGenerator.create({
+      issuer: keys.rootCa.cert.subjectName,
+      thisUpdate: NOW,
+      signingAlgorithm: EC_ALG,
+      signingKey: keys.rootCa.keys.privateKey,
+      extensions: [
+        new x509.Extension('2.5.29.20', false, new asn1js.Integer({ value: 3 }).toBER()),
+        await x509.AuthorityKeyIdentifierExtension.create(keys.rootCa.keys.publicKey),
+      ],
+    });
+    const rootCaCrl = Buffer.from(open.rawData);
+    const r = await check({ rootCaCrl });
+    passes(r);
+    expect(r.collateralEarliestExpiration).toBe((await check()).collateralEarliestExpiration);
+    const late = await check({ rootCaCrl }, quote, new Date('2200-01-01T00:00:00Z'));
+    expect(late.expiredCollateral.map((x) => x.item)).not.toContain('rootCaCrl');
+    expect(late.collateralEarliestExpiration).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  });
+
+  it('collateral that is not kept (an ill-typed set) is checked afresh on every call: no result carries over', async () => {
+    const v = verifier();
+    // pckCertificateChain: null is ill-typed (a string or absent), so this set is checked as given and never kept.
+    const loose = { ...base, pckCertificateChain: null } as unknown as Collateral;
+    passes(await v.verify(quote, { collateral: loose, now: AT }));
+    fails(await v.verify(quote, { collateral: { ...loose, tcbInfoSignature: signJson(sim.tcbInfoBody, newP256()) }, now: AT }), 'TCB_INFO_INVALID_SIGNATURE');
+    fails(await v.verify(quote, { collateral: { ...loose, qeIdentitySignature: signJson(sim.qeIdentityBody, newP256()) }, now: AT }), 'QE_IDENTITY_INVALID_SIGNATURE');
+    passes(await v.verify(quote, { collateral: loose, now: AT }));
   });
 
   it('the earliest issue date over TCB info, QE identity and CRLs is reported', async () => {
