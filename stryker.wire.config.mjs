@@ -10,7 +10,8 @@ const group = process.env.SQH_MUTATION_GROUP;
 
 export default {
   ...base,
-  vitest: { configFile: 'vitest.mutation-wire.config.ts' },
+  // SQH_MUTATION_TESTS=vitest.mutation-messages.config.ts: the same with the hot-path differential test (for src/aesm/messages.ts).
+  vitest: { configFile: process.env.SQH_MUTATION_TESTS ?? 'vitest.mutation-wire.config.ts' },
   tsconfigFile: 'tsconfig.mutation-wire.json',
   mutate: ['src/sgx/**/*.ts', 'src/aesm/**/*.ts', '!src/aesm/gen/**', 'src/daemon/dispatcher.ts'],
   concurrency: 1,

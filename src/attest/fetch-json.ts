@@ -1,5 +1,5 @@
-import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { http } from '../node-http.js';
 
 export interface GetJsonOptions {
   /** extra CA certificates (PEM) for an HTTPS issuer with a private CA */
@@ -13,7 +13,7 @@ export function getJson(url: string, o: GetJsonOptions = {}): Promise<unknown> {
   const u = new URL(url);
   const timeoutMs = o.timeoutMs ?? 10_000;
   const maxBytes = o.maxBytes ?? 1024 * 1024;
-  const req = u.protocol === 'https:' ? httpsRequest : u.protocol === 'http:' ? httpRequest : undefined;
+  const req = u.protocol === 'https:' ? httpsRequest : u.protocol === 'http:' ? http.request : undefined;
   if (!req) return Promise.reject(new Error(`${url}: only http and https URLs are supported`));
   return new Promise((resolve, reject) => {
     const r = req(u, { method: 'GET', headers: { accept: 'application/json' }, ...(o.ca ? { ca: o.ca } : {}), timeout: timeoutMs }, (res) => {

@@ -6,12 +6,13 @@
  * Plain node:http, not fastify: three fixed GET routes need no router, and fastify with one route
  * kept 6-7 MB more resident in the daemon (docs/benchmarks.md "Memory"), which runs on every node.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { ProviderHealth, QuoteProvider } from '../providers/provider.js';
 import type { OpsListen } from './config.js';
 import { applyServerLimits, nodeServerOptions, resolveServerLimits, type HttpServerLimits } from '../http-limits.js';
+import { http } from '../node-http.js';
 import { DaemonError } from './errors.js';
 import type { DaemonMetrics } from './metrics.js';
 
@@ -95,7 +96,7 @@ export class HealthCache {
 
 /** The ops server, built but not yet listening. */
 export interface OpsServer {
-  readonly server: http.Server;
+  readonly server: Server;
   /** Listen; resolves to the address as a URL (`http://127.0.0.1:9464`). */
   listen(at: { host: string; port: number }): Promise<string>;
   /** Stop listening and close every connection. */

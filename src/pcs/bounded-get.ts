@@ -1,6 +1,7 @@
-import http from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import zlib from 'node:zlib';
+import { http } from '../node-http.js';
 import { PcsError } from './errors.js';
 
 /**
@@ -58,7 +59,7 @@ function decoderFor(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliD
   }
 }
 
-function toHeaders(raw: http.IncomingHttpHeaders): Headers {
+function toHeaders(raw: IncomingHttpHeaders): Headers {
   const h = new Headers();
   for (const [k, v] of Object.entries(raw)) {
     if (v === undefined) continue;
