@@ -149,6 +149,16 @@ describe('decodeRequest: dispatch', () => {
     expect(withEmpty.ok && withEmpty.request).toEqual({ kind: 'getQuoteSizeEx', attKeyId: Buffer.alloc(0) });
     const absent = decodeRequest(hex('8201 00'));
     expect(absent.ok && absent.request).toEqual({ kind: 'getQuoteSizeEx' });
+    // The same for every request that has optional fields, each decoded with none of them.
+    const minimal: AesmRequest[] = [
+      { kind: 'selectAttKeyId' },
+      { kind: 'initQuoteEx', bPubKeyId: false },
+      { kind: 'getQuoteEx', report: REPORT432, bufSize: 4 },
+    ];
+    for (const req of minimal) {
+      const d = decodeRequest(encodeRequest(req));
+      expect(d.ok && d.request, req.kind).toStrictEqual(req);
+    }
   });
 
   it('decoded bytes are copies, independent of the input buffer', () => {
@@ -290,6 +300,16 @@ describe('responses', () => {
       errorCode: 0,
       attKeyIdNum: 1,
     });
+  });
+
+  it('decodes an answer without optional fields with none of them (absent is not empty or zero)', () => {
+    for (const kind of ['selectAttKeyId', 'initQuoteEx', 'getQuoteSizeEx', 'getQuoteEx', 'getSupportedAttKeyIdNum', 'getSupportedAttKeyIds'] as const) {
+      const decoded = decodeResponse(encodeResponse({ kind, errorCode: 30 }), kind);
+      expect(decoded, kind).toStrictEqual({ kind, errorCode: 30 });
+    }
+    // Present but zero or empty is kept as such.
+    expect(decodeResponse(encodeResponse({ kind: 'getQuoteSizeEx', errorCode: 0, quoteSize: 0 }), 'getQuoteSizeEx')).toStrictEqual({ kind: 'getQuoteSizeEx', errorCode: 0, quoteSize: 0 });
+    expect(decodeResponse(encodeResponse({ kind: 'initQuoteEx', errorCode: 0, pubKeyIdSize: 0n }), 'initQuoteEx')).toStrictEqual({ kind: 'initQuoteEx', errorCode: 0, pubKeyIdSize: 0n });
   });
 
   it('round-trips every response shape with all optional fields', () => {
