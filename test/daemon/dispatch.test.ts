@@ -181,9 +181,16 @@ describe('requests outside quote_ex and malformed bodies', () => {
     expect((await rawExchange(sock, encodeFrame(hex('1a 00')))).body).toEqual(hex('1a 02 0801'));
     expect((await rawExchange(sock, encodeFrame(hex('6a 00')))).body).toEqual(hex('6a 02 081e'));
   });
-  it('closes without a reply for invalid protobuf and for a Request without a known sub-message', async () => {
+  it('closes without a reply for invalid protobuf and for a Request without a known sub-message, counting each by reason', async () => {
+    const rejected = async (reason: string): Promise<number> => {
+      const m = await daemon.metrics.registry.getSingleMetric('sqh_aesm_frames_rejected_total')!.get();
+      return m.values.find((v) => v.labels.reason === reason)?.value ?? 0;
+    };
+    const [invalid, none] = [await rejected('invalid-protobuf'), await rejected('no-submessage')];
     expect((await rawExchange(sock, encodeFrame(hex('ffffffff')))).closedWithoutReply).toBe(true);
     expect((await rawExchange(sock, encodeFrame(hex('f806 01')))).closedWithoutReply).toBe(true);
+    expect(await rejected('invalid-protobuf')).toBe(invalid + 1);
+    expect(await rejected('no-submessage')).toBe(none + 1);
   });
   it("uses aesmd's order when several sub-messages are present and tolerates unknown fields", async () => {
     const body = cat(hex('aa01 00'), lenField(hex('8201'), cat(lenField(hex('0a'), KEY_ID), hex('f806 05'))), hex('f806 01'));
