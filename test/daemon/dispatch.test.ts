@@ -181,6 +181,28 @@ describe('requests outside quote_ex and malformed bodies', () => {
     expect((await rawExchange(sock, encodeFrame(hex('1a 00')))).body).toEqual(hex('1a 02 0801'));
     expect((await rawExchange(sock, encodeFrame(hex('6a 00')))).body).toEqual(hex('6a 02 081e'));
   });
+  it('counts every answer by operation, code and result, observes its latency in seconds under the operation, and leaves nothing in flight', async () => {
+    const sample = async (name: string, labels: Record<string, string>, metricName = name): Promise<number> => {
+      const m = await daemon.metrics.registry.getSingleMetric(name)!.get();
+      const v = m.values.find((x) => (x.metricName ?? name) === metricName && Object.entries(labels).every(([k, want]) => x.labels[k] === want));
+      return v?.value ?? 0;
+    };
+    const ok = { operation: 'getQuoteSizeEx', code: '0', result: 'AESM_SUCCESS' };
+    const legacy = { operation: 'legacy', code: '30', result: 'AESM_SERVICE_UNAVAILABLE' };
+    const latency = (part: 'count' | 'sum') => sample('sqh_aesm_request_duration_seconds', { operation: 'getQuoteSizeEx' }, `sqh_aesm_request_duration_seconds_${part}`);
+    const before = { ok: await sample('sqh_aesm_requests_total', ok), legacy: await sample('sqh_aesm_requests_total', legacy), count: await latency('count'), sum: await latency('sum') };
+    expect((await call(sock, { kind: 'getQuoteSizeEx', attKeyId: KEY_ID })).errorCode).toBe(0);
+    expect((await rawExchange(sock, encodeFrame(hex('0a 00')))).body).toEqual(hex('0a 02 081e'));
+    expect(await sample('sqh_aesm_requests_total', ok)).toBe(before.ok + 1);
+    expect(await sample('sqh_aesm_requests_total', legacy)).toBe(before.legacy + 1);
+    expect(await latency('count')).toBe(before.count + 1);
+    // Seconds, not nanoseconds or a clock reading: one answer on loopback is far below a minute.
+    const took = (await latency('sum')) - before.sum;
+    expect(took).toBeGreaterThanOrEqual(0);
+    expect(took).toBeLessThan(60);
+    expect(await sample('sqh_aesm_requests_in_flight', {})).toBe(0);
+  });
+
   it('closes without a reply for invalid protobuf and for a Request without a known sub-message, counting each by reason', async () => {
     const rejected = async (reason: string): Promise<number> => {
       const m = await daemon.metrics.registry.getSingleMetric('sqh_aesm_frames_rejected_total')!.get();
