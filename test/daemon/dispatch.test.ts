@@ -184,7 +184,7 @@ describe('requests outside quote_ex and malformed bodies', () => {
   it('counts every answer by operation, code and result, observes its latency in seconds under the operation, and leaves nothing in flight', async () => {
     const sample = async (name: string, labels: Record<string, string>, metricName = name): Promise<number> => {
       const m = await daemon.metrics.registry.getSingleMetric(name)!.get();
-      const v = m.values.find((x) => (x.metricName ?? name) === metricName && Object.entries(labels).every(([k, want]) => x.labels[k] === want));
+      const v = m.values.find((x) => ((x as { metricName?: string }).metricName ?? name) === metricName && Object.entries(labels).every(([k, want]) => x.labels[k] === want));
       return v?.value ?? 0;
     };
     const ok = { operation: 'getQuoteSizeEx', code: '0', result: 'AESM_SUCCESS' };
