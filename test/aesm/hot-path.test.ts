@@ -144,11 +144,81 @@ describe('reply frames in one pass', () => {
       { kind: 'initQuoteEx', errorCode: 0, pubKeyIdSize: -1n },
       { kind: 'initQuoteEx', errorCode: 0, pubKeyIdSize: 2n ** 64n },
       { kind: 'getQuoteEx', errorCode: 0, quote: 'not bytes' as unknown as Buffer },
+      { kind: 'getQuoteSizeEx', errorCode: 0, quoteSize: 1.5 },
     ];
     for (const res of bad) {
       expect(() => encodeResponse(res)).toThrow(AesmWireError);
       expect(() => encodeResponseFrame(res)).toThrow(AesmWireError);
       expect(() => encodeResponseFrameParts(res)).toThrow(AesmWireError);
     }
+    // Wrongly typed values: the daemon's one-pass encoder refuses them (protobuf-es's writer would take a
+    // numeric string, a number for a u64, an array for bytes); the schema encoder converts them.
+    const wrongType: AesmResponse[] = [
+      { kind: 'getQuoteSizeEx', errorCode: '7' as unknown as number },
+      { kind: 'initQuoteEx', errorCode: 0, pubKeyIdSize: 5 as unknown as bigint },
+      { kind: 'getQuoteEx', errorCode: 0, quote: Buffer.alloc(4), qeReportInfo: [1, 2] as unknown as Buffer },
+    ];
+    for (const res of wrongType) {
+      expect(() => encodeResponseFrame(res)).toThrow(AesmWireError);
+      expect(() => encodeResponseFrameParts(res)).toThrow(AesmWireError);
+    }
+    // The largest values are written, identically.
+    const edge: AesmResponse[] = [
+      { kind: 'getQuoteSizeEx', errorCode: 0xffffffff, quoteSize: 0xffffffff },
+      { kind: 'initQuoteEx', errorCode: 0, pubKeyIdSize: 2n ** 64n - 1n },
+    ];
+    for (const res of edge) expect(encodeResponseFrame(res)).toEqual(encodeFrame(encodeResponse(res)));
+  });
+
+  it('the direct GetQuoteEx decoder agrees with the schema decoder on hand-made edge cases', () => {
+    const tag = (no: number, type: number) => Buffer.from([(no << 3) | type]);
+    const ld = (no: number, payload: Buffer) => Buffer.concat([tag(no, 2), Buffer.from([payload.length]), payload]);
+    const vi = (no: number, v: number) => Buffer.concat([tag(no, 0), Buffer.from([v])]);
+    const wrap = (...fields: Buffer[]) => {
+      const inner = Buffer.concat(fields);
+      // getQuoteExReq is field 17: tag 0x8a 0x01, then the length as a varint.
+      const len = inner.length < 128 ? Buffer.from([inner.length]) : Buffer.from([(inner.length & 0x7f) | 0x80, inner.length >> 7]);
+      return Buffer.concat([Buffer.from([0x8a, 0x01]), len, inner]);
+    };
+    const report = Buffer.alloc(100, 7);
+    const key = Buffer.alloc(20, 3);
+    const cases: Array<[string, Buffer]> = [
+      ['report and buf_size', wrap(ld(1, report), vi(4, 9))],
+      ['timeout but no buf_size', wrap(ld(1, report), vi(9, 15))],
+      ['att_key_id but no report', wrap(ld(2, key), vi(4, 9))],
+      ['qe_report_info but no report', wrap(ld(3, key), vi(4, 9))],
+      ['buf_size as a 32-bit value', wrap(ld(1, report), Buffer.concat([tag(4, 5), Buffer.from([9, 0, 0, 0])]))],
+      ['report as a varint', wrap(vi(1, 5), vi(4, 9))],
+      ['an unknown varint field', wrap(ld(1, report), vi(4, 9), vi(6, 1))],
+      ['an unknown bytes field', wrap(ld(1, report), vi(4, 9), ld(7, key))],
+      ['a field cut short at the end', wrap(ld(1, report), vi(4, 9), Buffer.from([0x2a, 10, 1, 2]))],
+      ['a varint cut short at the end', wrap(ld(1, report), vi(4, 9), Buffer.from([0x48, 0x80]))],
+      ['duplicate report, last wins', wrap(ld(1, report), ld(1, key), vi(4, 9))],
+      ['duplicate buf_size, last wins', wrap(ld(1, report), vi(4, 9), vi(4, 10))],
+      ['duplicate timeout', wrap(ld(1, report), vi(4, 9), vi(9, 1), vi(9, 2))],
+      ['wrapper shorter than the body', Buffer.concat([wrap(ld(1, report), vi(4, 9)), vi(5, 1)])],
+      // Bytes that would read as a buf_size if a field were skipped wrongly or taken for another.
+      ['an unknown bytes field holding a buf_size', wrap(ld(1, report), ld(7, vi(4, 9)))],
+      ['a timeout sent as bytes holding a buf_size', wrap(ld(1, report), ld(9, vi(4, 9)))],
+      ['an unknown varint whose value reads as a buf_size tag', wrap(ld(1, report), Buffer.from([0x30, 0x20, 0x09]))],
+    ];
+    for (const [name, body] of cases) {
+      const direct = decodeRequest(body);
+      expect(direct, name).toEqual(decodeRequestWithSchema(body));
+    }
+    // The cases are what they say: the schema decoder sees a missing field, or refuses the bytes.
+    const missing = (name: string) => {
+      const d = decodeRequestWithSchema(cases.find(([n]) => n === name)![1]);
+      return d.ok ? d.missingRequired : d.reason;
+    };
+    expect(missing('timeout but no buf_size')).toEqual(['buf_size']);
+    expect(missing('att_key_id but no report')).toEqual(['report']);
+    expect(missing('buf_size as a 32-bit value')).toEqual(['buf_size']);
+    expect(missing('report as a varint')).toEqual(['report']);
+    expect(missing('a field cut short at the end')).toBe('invalid-protobuf');
+    expect(missing('report and buf_size')).toEqual([]);
+    expect(missing('an unknown bytes field holding a buf_size')).toEqual(['buf_size']);
+    expect(missing('a timeout sent as bytes holding a buf_size')).toEqual(['buf_size']);
+    expect(missing('an unknown varint whose value reads as a buf_size tag')).toBe('invalid-protobuf');
   });
 });
