@@ -201,6 +201,8 @@ describe('reply frames in one pass', () => {
       ['an unknown bytes field holding a buf_size', wrap(ld(1, report), ld(7, vi(4, 9)))],
       ['a timeout sent as bytes holding a buf_size', wrap(ld(1, report), ld(9, vi(4, 9)))],
       ['an unknown varint whose value reads as a buf_size tag', wrap(ld(1, report), Buffer.from([0x30, 0x20, 0x09]))],
+      ['a timeout whose value reads as a buf_size tag', wrap(ld(1, report), Buffer.from([0x48, 0x20, 0x09]))],
+      ['report as a varint, then bytes that would be its payload', wrap(vi(1, 2), vi(6, 1), vi(4, 9))],
     ];
     for (const [name, body] of cases) {
       const direct = decodeRequest(body);
@@ -220,5 +222,7 @@ describe('reply frames in one pass', () => {
     expect(missing('an unknown bytes field holding a buf_size')).toEqual(['buf_size']);
     expect(missing('a timeout sent as bytes holding a buf_size')).toEqual(['buf_size']);
     expect(missing('an unknown varint whose value reads as a buf_size tag')).toBe('invalid-protobuf');
+    expect(missing('a timeout whose value reads as a buf_size tag')).toBe('invalid-protobuf');
+    expect(missing('report as a varint, then bytes that would be its payload')).toEqual(['report']);
   });
 });
