@@ -282,6 +282,10 @@ describe('responses', () => {
     expect(wireError(() => decodeResponse(new Uint8Array(0), 'getQuoteEx')).reason).toBe('missing-submessage');
     expect(wireError(() => decodeResponse(hex('8a01 05 08'), 'getQuoteEx')).reason).toBe('invalid-protobuf');
     expect(wireError(() => decodeResponse(sizeRes, 20)).reason).toBe('unencodable');
+    // A field number no response has is refused by name, not a TypeError.
+    const unknown = wireError(() => decodeResponse(sizeRes, 999));
+    expect(unknown.reason).toBe('unencodable');
+    expect(unknown.message).toContain('no AESM response operation has field number 999');
   });
 
   it('a missing errorCode reads as 1 (proto2 [default = 1], as Intel’s client)', () => {
