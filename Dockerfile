@@ -103,7 +103,8 @@ COPY --from=build /usr/local/bin/node /usr/local/bin/node
 ENV NODE_ENV=production
 # This image only runs the daemon: its V8 heap settings (src/daemon/node-flags.ts, docs/operations.md
 # "Memory"). The runtime image also runs attest and webhook, so there the chart sets them per workload.
-ENV NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=2"
+ENV NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=1"
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules

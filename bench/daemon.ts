@@ -18,7 +18,7 @@ import path from 'node:path';
 import { decodeResponse, encodeFrame, encodeRequest, FrameDecoder } from '../src/aesm/index.js';
 import { SimPlatform } from '../src/providers/sim/index.js';
 import { DEFAULT_ECDSA_P256_ATT_KEY_ID } from '../src/sgx/index.js';
-import { DAEMON_NODE_FLAGS } from '../src/daemon/node-flags.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../src/daemon/node-flags.js';
 
 export interface DaemonBenchOptions {
   repoRoot: string;
@@ -228,7 +228,7 @@ export async function benchDaemon(opts: DaemonBenchOptions): Promise<DaemonBench
         '--socket', socketPath, '--ops-listen', 'off', '--log-level', opts.logLevel,
       ],
       // stdout (the JSON log) goes to /dev/null: the daemon still formats and writes every line.
-      { stdio: ['ignore', 'ignore', 'inherit'] },
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...DAEMON_ENV } },
     );
     await waitForSocket(socketPath, 15_000);
     const pid = daemon.pid!;

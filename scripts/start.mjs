@@ -23,7 +23,7 @@ if (!existsSync(built)) {
 }
 const { canCreateOrWrite, resolveStateDir } = await import(path.join(root, 'dist', 'providers', 'sim', 'state-dir.js'));
 // The V8 heap settings the daemon runs with everywhere (docs/operations.md, "Memory").
-const { DAEMON_NODE_FLAGS } = await import(path.join(root, 'dist', 'daemon', 'node-flags.js'));
+const { DAEMON_NODE_FLAGS, DAEMON_ENV } = await import(path.join(root, 'dist', 'daemon', 'node-flags.js'));
 const stateDir = resolveStateDir();
 
 const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
@@ -65,7 +65,7 @@ process.stderr.write(
 const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, built, 'serve', '--provider', 'sim', '--init', ...extra], {
   stdio: ['ignore', 'inherit', 'inherit'],
   detached: true,
-  env: { ...process.env, SQH_SOCKET: socket, SQH_STATE_DIR: stateDir },
+  env: { ...process.env, ...DAEMON_ENV, SQH_SOCKET: socket, SQH_STATE_DIR: stateDir },
 });
 // Under `npm start` one Ctrl-C arrives here twice (from the terminal and forwarded by npm): pass the
 // same signal on once per second; a later one (a second Ctrl-C) stops the daemon without its drain.

@@ -5,7 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { DAEMON_NODE_FLAGS } from '../../src/daemon/node-flags.js';
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../../src/daemon/node-flags.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 
@@ -40,7 +40,7 @@ export function spawnDaemon(runner: Runner, args: string[], env: NodeJS.ProcessE
   // With the V8 heap settings production starts it with (the reliability suite bounds its RSS).
   const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...cliCommand(runner), 'serve', ...args], {
     cwd: REPO,
-    env: { ...process.env, SQH_SOCKET: '', SQH_STATE_DIR: '', SQH_OPS_LISTEN: '', ...env },
+    env: { ...process.env, ...DAEMON_ENV, SQH_SOCKET: '', SQH_STATE_DIR: '', SQH_OPS_LISTEN: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];

@@ -9,7 +9,7 @@ import { register as registerServe } from '../../src/cli/serve.js';
 import { register as registerWebhook } from '../../src/cli/webhook.js';
 import { helm, helmBinary } from './support/helm.js';
 import { validateRelease, type K8sObject } from './support/manifest-checks.js';
-import { DAEMON_NODE_OPTIONS } from '../../src/daemon/node-flags.js';
+import { DAEMON_ENV, DAEMON_NODE_OPTIONS } from '../../src/daemon/node-flags.js';
 
 const CHART = 'deploy/helm/sgx-quote-helper';
 const NS = 'sgx-system';
@@ -299,6 +299,7 @@ describe('values that need care', () => {
     const ds = r.objects.find((o) => o.kind === 'DaemonSet')!;
     expect(ds.spec.template.spec.containers[0].env).toEqual([
       { name: 'NODE_OPTIONS', value: DAEMON_NODE_OPTIONS },
+      { name: 'MALLOC_ARENA_MAX', value: DAEMON_ENV.MALLOC_ARENA_MAX },
       { name: 'SQH_MAX_CONNECTIONS', value: '512' },
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     ]);
@@ -307,9 +308,10 @@ describe('values that need care', () => {
 });
 
 describe('the daemon\'s V8 heap settings', () => {
-  it('are the ones the daemon is measured with (src/daemon/node-flags.ts), as NODE_OPTIONS, and can be turned off', async () => {
+  it('are the ones the daemon is measured with (src/daemon/node-flags.ts), as NODE_OPTIONS and MALLOC_ARENA_MAX, and can be turned off', async () => {
     expect(daemonContainer('default').env).toContainEqual({ name: 'NODE_OPTIONS', value: DAEMON_NODE_OPTIONS });
-    const r = await template(['--set', 'daemon.nodeOptions=']);
+    expect(daemonContainer('default').env).toContainEqual({ name: 'MALLOC_ARENA_MAX', value: DAEMON_ENV.MALLOC_ARENA_MAX });
+    const r = await template(['--set', 'daemon.nodeOptions=', '--set', 'daemon.mallocArenaMax=']);
     expect(r.code).toBe(0);
     const ds = r.objects.find((o) => o.kind === 'DaemonSet')!;
     expect(ds.spec.template.spec.containers[0].env).toBeUndefined();

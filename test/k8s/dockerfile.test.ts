@@ -3,7 +3,7 @@
 // entrypoint is the package's CLI, and the chart's image tags exist as targets.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DAEMON_NODE_OPTIONS } from '../../src/daemon/node-flags.js';
+import { DAEMON_ENV, DAEMON_NODE_OPTIONS } from '../../src/daemon/node-flags.js';
 
 const dockerfile = readFileSync('Dockerfile', 'utf8');
 const dockerignore = readFileSync('.dockerignore', 'utf8')
@@ -16,6 +16,7 @@ describe('Dockerfile', () => {
   it('starts the dcap image (the daemon only) with the V8 heap settings the daemon is measured with', () => {
     const dcap = dockerfile.slice(dockerfile.indexOf('AS dcap'));
     expect(dcap).toContain(`ENV NODE_OPTIONS="${DAEMON_NODE_OPTIONS}"`);
+    expect(dcap).toContain(`ENV MALLOC_ARENA_MAX=${DAEMON_ENV.MALLOC_ARENA_MAX}`);
   });
 
   it('COPYs from the build context only what .dockerignore lets in', () => {
