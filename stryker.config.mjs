@@ -1,5 +1,20 @@
 // Mutation testing (docs/mutation-testing.md): `npm run test:mutation`, or one directory at a time with
 // `npm run test:mutation -- --mutate 'src/verify/**/*.ts'`. Not part of .ci/run (too heavy for its budget).
+/**
+ * With SQH_MUTATION_GROUP=<name>, a run's own incremental file, reports and sandbox (`<prefix>-<name>`),
+ * so file groups run one after another (or side by side) never overwrite each other's results.
+ */
+export function groupOutputs(prefix) {
+  const group = process.env.SQH_MUTATION_GROUP;
+  if (!group) return {};
+  return {
+    incrementalFile: `reports/mutation/${prefix}-${group}-incremental.json`,
+    htmlReporter: { fileName: `reports/mutation/${prefix}-${group}.html` },
+    jsonReporter: { fileName: `reports/mutation/${prefix}-${group}.json` },
+    tempDirName: `.stryker-tmp-${prefix}-${group}`,
+  };
+}
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',

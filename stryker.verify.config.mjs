@@ -5,20 +5,12 @@
 // vitest strips types anyway) and a shorter absolute timeout (an endless loop is found in 10 s, not 30).
 // With SQH_MUTATION_GROUP each group keeps its own incremental file and reports, so groups run one after
 // another never overwrite each other's results.
-import base from './stryker.config.mjs';
-
-const group = process.env.SQH_MUTATION_GROUP;
+import base, { groupOutputs } from './stryker.config.mjs';
 
 export default {
   ...base,
   mutate: ['src/verify/**/*.ts'],
   tsconfigFile: 'tsconfig.mutation-verify.json',
   timeoutMS: 10_000,
-  ...(group
-    ? {
-        incrementalFile: `reports/mutation/verify-${group}-incremental.json`,
-        htmlReporter: { fileName: `reports/mutation/verify-${group}.html` },
-        jsonReporter: { fileName: `reports/mutation/verify-${group}.json` },
-      }
-    : {}),
+  ...groupOutputs('verify'),
 };

@@ -4,9 +4,7 @@
 // type-check scope of just these directories (tsconfig.mutation-wire.json): on the shared 2-core machine
 // the TypeScript checker, judging each mutant against the whole project, took most of the time.
 // With SQH_MUTATION_GROUP=<name> a run keeps its own incremental file and reports (as stryker.verify.config.mjs).
-import base from './stryker.config.mjs';
-
-const group = process.env.SQH_MUTATION_GROUP;
+import base, { groupOutputs } from './stryker.config.mjs';
 
 export default {
   ...base,
@@ -18,12 +16,5 @@ export default {
   timeoutMS: 5_000,
   incrementalFile: 'reports/mutation/wire-incremental.json',
   tempDirName: '.stryker-tmp-wire',
-  ...(group
-    ? {
-        incrementalFile: `reports/mutation/wire-${group}-incremental.json`,
-        htmlReporter: { fileName: `reports/mutation/wire-${group}.html` },
-        jsonReporter: { fileName: `reports/mutation/wire-${group}.json` },
-        tempDirName: `.stryker-tmp-wire-${group}`,
-      }
-    : {}),
+  ...groupOutputs('wire'),
 };
