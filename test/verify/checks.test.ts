@@ -3,6 +3,7 @@ import * as x509 from '@peculiar/x509';
 import * as asn1js from 'asn1js';
 import { createHash, webcrypto } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCrl } from '../../src/providers/sim/crl.js';
 import { EC_ALG, intelName } from '../../src/providers/sim/pki.js';
 import { SimPlatform, type SimCollateral } from '../../src/providers/sim/index.js';
 import { rawPublicKey } from '../../src/providers/sim/quoting-enclave.js';
@@ -783,17 +784,7 @@ describe('§5.D / §5.E TCB info and QE identity: signatures, signing chain, dat
   });
 
   it('a CRL without nextUpdate (optional in X.509) never expires; the earliest expiration is the others\'', async () => {
-    const open = await x509.X509CrlGenerator.create({
-      issuer: keys.rootCa.cert.subjectName,
-      thisUpdate: NOW,
-      signingAlgorithm: EC_ALG,
-      signingKey: keys.rootCa.keys.privateKey,
-      extensions: [
-        new x509.Extension('2.5.29.20', false, new asn1js.Integer({ value: 3 }).toBER()),
-        await x509.AuthorityKeyIdentifierExtension.create(keys.rootCa.keys.publicKey),
-      ],
-    });
-    const rootCaCrl = Buffer.from(open.rawData);
+    const rootCaCrl = await createCrl({ issuer: keys.rootCa, thisUpdate: NOW, crlNumber: 3 });
     const r = await check({ rootCaCrl });
     passes(r);
     expect(r.collateralEarliestExpiration).toBe((await check()).collateralEarliestExpiration);

@@ -14,7 +14,8 @@ const CRL_NUMBER_OID = '2.5.29.20';
 export interface CrlParams {
   issuer: Issued;
   thisUpdate: Date;
-  nextUpdate: Date;
+  /** Optional in X.509 (a CRL without it never expires); the sim's own CRLs always carry one. */
+  nextUpdate?: Date;
   crlNumber: number;
   /** Hex serial numbers to list as revoked. */
   revokedSerials?: string[];
@@ -24,7 +25,7 @@ export async function createCrl(p: CrlParams): Promise<Buffer> {
   const crl = await x509.X509CrlGenerator.create({
     issuer: p.issuer.cert.subjectName,
     thisUpdate: wholeSeconds(p.thisUpdate),
-    nextUpdate: wholeSeconds(p.nextUpdate),
+    ...(p.nextUpdate ? { nextUpdate: wholeSeconds(p.nextUpdate) } : {}),
     signingAlgorithm: EC_ALG,
     signingKey: p.issuer.keys.privateKey,
     extensions: [
